@@ -1,0 +1,1 @@
+//! The API client: typed requests, retries, SSE, the outbox and drafts.

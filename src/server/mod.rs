@@ -1,0 +1,1 @@
+//! `desk serve`: the helpdesk API over SQLite or PostgreSQL.

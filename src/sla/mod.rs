@@ -1,0 +1,1 @@
+//! SLA engine: business calendars, policies and clocks as pure functions.

@@ -1,0 +1,1 @@
+//! The console: app state, the event loop, views, keymap and themes.
