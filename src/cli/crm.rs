@@ -36,8 +36,10 @@ pub fn run_contacts(cmd: ContactsCmd, global: &GlobalArgs) -> Result<(), CliErro
         let id = match contact.trim().trim_start_matches('#').parse::<i64>() {
             Ok(id) => ContactId(id),
             Err(_) => {
-                let found =
-                    client.search_contacts(&contact, &PageQuery { limit: Some(5), after: None }).await?.items;
+                let found = client
+                    .search_contacts(&contact, None, &PageQuery { limit: Some(5), after: None })
+                    .await?
+                    .items;
                 let exact: Vec<&Contact> = found
                     .iter()
                     .filter(|c| c.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(contact.trim())))

@@ -61,9 +61,9 @@ pub enum TicketsCmd {
     Macro {
         #[arg(value_parser = parse_ticket_id)]
         id: TicketId,
-        /// Macro id.
+        /// Macro id or name.
         #[arg(value_name = "MACRO")]
-        macro_id: i64,
+        macro_ref: String,
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]
@@ -170,8 +170,8 @@ pub fn run(cmd: TicketsCmd, global: &GlobalArgs) -> Result<(), CliError> {
             }
             TicketsCmd::Bulk { ids, patch, out } => bulk(&ctx, ids, patch, out).await,
             TicketsCmd::Merge { id, into, out } => merge(&ctx, id, into, out).await,
-            TicketsCmd::Macro { id, macro_id, dry_run, out } => {
-                apply_macro(&ctx, id, MacroId(macro_id), dry_run, out).await
+            TicketsCmd::Macro { id, macro_ref, dry_run, out } => {
+                apply_macro(&ctx, id, &macro_ref, dry_run, out).await
             }
         }
     })?
@@ -188,11 +188,19 @@ async fn resolve_agent(client: &ApiClient, who: &str) -> Result<Option<AgentId>,
     if let Ok(id) = who.parse::<i64>() {
         return Ok(Some(AgentId(id)));
     }
-    let resolved = client.resolve(vec![EntityRef { kind: RefKind::Agent, id: who.to_owned() }]).await?;
-    resolved.items.into_iter().find_map(|r| r.desk_id).map(|id| Some(AgentId(id))).ok_or_else(|| {
-        CliError::new(Exit::NotFound, format!("no agent `{who}`"))
-            .with_hint("use me, none, an agent id or an email")
-    })
+    let agents = client.list_agents().await?.items;
+    agents
+        .iter()
+        .find(|a| a.email.eq_ignore_ascii_case(who))
+        .or_else(|| {
+            let named: Vec<&Agent> = agents.iter().filter(|a| a.name.eq_ignore_ascii_case(who)).collect();
+            if named.len() == 1 { named.first().copied() } else { None }
+        })
+        .map(|a| Some(a.id))
+        .ok_or_else(|| {
+            CliError::new(Exit::NotFound, format!("no agent `{who}`"))
+                .with_hint("use me, none, an agent id, email or name (see GET /api/v1/agents)")
+        })
 }
 
 async fn find_view(client: &ApiClient, view: &str) -> Result<ViewId, CliError> {
@@ -654,15 +662,29 @@ async fn merge(ctx: &Ctx, id: TicketId, into: TicketId, args: OutputArgs) -> Res
     print_ticket_summary(&out, &ticket, &format!("Merged #{id} into"))
 }
 
+async fn find_macro(client: &ApiClient, r: &str) -> Result<MacroId, CliError> {
+    if let Ok(id) = r.trim().parse::<i64>() {
+        return Ok(MacroId(id));
+    }
+    let macros = client.list_macros().await?.items;
+    macros.iter().find(|m| m.name.eq_ignore_ascii_case(r.trim())).map(|m| m.id).ok_or_else(|| {
+        let names: Vec<String> =
+            macros.iter().map(|m| format!("{} {}", m.id, clean(&m.name, true))).collect();
+        CliError::new(Exit::NotFound, format!("no macro named `{r}`"))
+            .with_hint(format!("macros: {}", names.join(", ")))
+    })
+}
+
 async fn apply_macro(
     ctx: &Ctx,
     id: TicketId,
-    macro_id: MacroId,
+    macro_ref: &str,
     dry_run: bool,
     args: OutputArgs,
 ) -> Result<(), CliError> {
     let out = Out::new(args, ctx.global.color);
     let client = ctx.connect().await?;
+    let macro_id = find_macro(&client, macro_ref).await?;
     let outcome = client.apply_macro(id, macro_id, dry_run, None).await.map_err(|e| match e {
         ApiError::NotFound { message, .. } => {
             CliError::new(Exit::NotFound, format!("{message} (ticket #{id} or macro {macro_id})"))

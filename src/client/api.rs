@@ -95,6 +95,43 @@ impl TicketQuery {
     }
 }
 
+/// `GET /tasks` filters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskQuery {
+    /// `me` or an agent.
+    pub assignee: Option<AssigneeFilter>,
+    pub done: Option<bool>,
+    pub ticket: Option<TicketId>,
+    pub contact: Option<ContactId>,
+    pub account: Option<AccountId>,
+    pub page: PageQuery,
+}
+
+impl TaskQuery {
+    fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut q = Vec::new();
+        match &self.assignee {
+            Some(AssigneeFilter::Me) => q.push(("assignee", "me".to_owned())),
+            Some(AssigneeFilter::Agent(a)) => q.push(("assignee", a.to_string())),
+            Some(AssigneeFilter::None) | None => {}
+        }
+        if let Some(d) = self.done {
+            q.push(("done", d.to_string()));
+        }
+        if let Some(t) = self.ticket {
+            q.push(("ticket", t.to_string()));
+        }
+        if let Some(c) = self.contact {
+            q.push(("contact", c.to_string()));
+        }
+        if let Some(a) = self.account {
+            q.push(("account", a.to_string()));
+        }
+        q.extend(self.page.to_pairs());
+        q
+    }
+}
+
 /// `?limit=&after=` of any list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageQuery {
@@ -418,8 +455,24 @@ impl ApiClient {
         self.call(Request::new(Method::GET, "notifications").query(page.to_pairs())).await
     }
 
-    pub async fn mark_notification_read(&self, id: NotificationId) -> Result<(), ApiError> {
-        self.execute(Request::new(Method::POST, format!("notifications/{id}/read"))).await.map(drop)
+    /// Marks a notification read; returns it as it is now.
+    pub async fn mark_notification_read(&self, id: NotificationId) -> Result<Notification, ApiError> {
+        let mut req = Request::new(Method::POST, format!("notifications/{id}/read"));
+        req.safe = true; // reading twice is reading once
+        self.call(req).await
+    }
+
+    /// Every agent (assignment pickers, `--assignee EMAIL`).
+    pub async fn list_agents(&self) -> Result<Page<Agent>, ApiError> {
+        self.call(Request::new(Method::GET, "agents")).await
+    }
+
+    pub async fn list_teams(&self) -> Result<Page<Team>, ApiError> {
+        self.call(Request::new(Method::GET, "teams")).await
+    }
+
+    pub async fn list_macros(&self) -> Result<Page<Macro>, ApiError> {
+        self.call(Request::new(Method::GET, "macros")).await
     }
 
     /// `POST /resolve`: display names for mentions, in one batch.
@@ -516,6 +569,11 @@ impl ApiClient {
         self.call(req).await
     }
 
+    /// Who else is viewing or replying to a ticket.
+    pub async fn get_presence(&self, id: TicketId) -> Result<PresenceList, ApiError> {
+        self.call(Request::new(Method::GET, format!("tickets/{id}/presence"))).await
+    }
+
     /// `POST /tickets/{id}/presence` (viewing/replying); returns who is on the ticket now.
     pub async fn set_presence(&self, id: TicketId, state: PresenceState) -> Result<PresenceList, ApiError> {
         let mut req =
@@ -526,8 +584,20 @@ impl ApiClient {
 
     // ---- CRM ------------------------------------------------------------------------
 
-    pub async fn search_contacts(&self, q: &str, page: &PageQuery) -> Result<Page<Contact>, ApiError> {
-        let mut pairs = vec![("q", q.to_owned())];
+    /// `GET /contacts?q=` (name or email); `account` narrows to one account's contacts.
+    pub async fn search_contacts(
+        &self,
+        q: &str,
+        account: Option<AccountId>,
+        page: &PageQuery,
+    ) -> Result<Page<Contact>, ApiError> {
+        let mut pairs = Vec::new();
+        if !q.is_empty() {
+            pairs.push(("q", q.to_owned()));
+        }
+        if let Some(a) = account {
+            pairs.push(("account", a.to_string()));
+        }
         pairs.extend(page.to_pairs());
         self.call(Request::new(Method::GET, "contacts").query(pairs)).await
     }
@@ -560,8 +630,8 @@ impl ApiClient {
         self.call(Request::new(Method::POST, "activities").json(activity)?.key(key)).await
     }
 
-    pub async fn list_tasks(&self, page: &PageQuery) -> Result<Page<Task>, ApiError> {
-        self.call(Request::new(Method::GET, "tasks").query(page.to_pairs())).await
+    pub async fn list_tasks(&self, query: &TaskQuery) -> Result<Page<Task>, ApiError> {
+        self.call(Request::new(Method::GET, "tasks").query(query.to_pairs())).await
     }
 
     pub async fn create_task(&self, task: &NewTask, key: Option<&str>) -> Result<Task, ApiError> {
@@ -574,12 +644,13 @@ impl ApiClient {
 
     // ---- admin ----------------------------------------------------------------------
 
-    pub async fn get_sla_policies(&self) -> Result<serde_json::Value, ApiError> {
+    pub async fn get_sla_policies(&self) -> Result<Page<SlaPolicy>, ApiError> {
         self.call(Request::new(Method::GET, "sla-policies")).await
     }
 
-    pub async fn put_sla_policies(&self, body: &serde_json::Value) -> Result<serde_json::Value, ApiError> {
-        self.call(Request::new(Method::PUT, "sla-policies").json(body)?).await
+    /// Replaces the SLA policies (with id: update; without: create; absent: delete).
+    pub async fn put_sla_policies(&self, policies: &[SlaPolicy]) -> Result<Page<SlaPolicy>, ApiError> {
+        self.call(Request::new(Method::PUT, "sla-policies").json(&policies)?).await
     }
 
     pub async fn get_auto_responders(&self) -> Result<serde_json::Value, ApiError> {

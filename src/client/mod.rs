@@ -13,7 +13,8 @@ mod retry;
 pub mod when;
 
 pub use api::{
-    ApiClient, ClientOptions, PageQuery, TicketQuery, estimate_skew, new_idempotency_key, redact_url,
+    ApiClient, ClientOptions, PageQuery, TaskQuery, TicketQuery, estimate_skew, new_idempotency_key,
+    redact_url,
 };
 pub use atomic::atomic_write;
 pub use drafts::{Draft, DraftError, Drafts};
