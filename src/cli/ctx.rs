@@ -20,12 +20,30 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn load(global: &GlobalArgs) -> Result<Ctx, CliError> {
+        Self::load_inner(global, false)
+    }
+
+    /// Like [`Ctx::load`], but a profile that exists nowhere yet is fine (`desk login --profile new`).
+    pub fn load_for_login(global: &GlobalArgs) -> Result<Ctx, CliError> {
+        Self::load_inner(global, true)
+    }
+
+    fn load_inner(global: &GlobalArgs, new_profile_ok: bool) -> Result<Ctx, CliError> {
         init_logging(global.verbose);
         let paths = Paths::from_env()?;
         let config = Config::load(&paths)?;
         let store = CredentialStore::new(paths.credentials_file());
         let env = |k: &str| std::env::var(k).ok();
-        let profile = config.resolve(&paths, global.profile.as_deref(), &env, &store)?;
+        let profile = match config.resolve(&paths, global.profile.as_deref(), &env, &store) {
+            Err(ConfigError::UnknownProfile { name, .. }) if new_profile_ok => ResolvedProfile {
+                name,
+                server: None,
+                server_origin: crate::config::Origin::None,
+                token: None,
+                token_origin: crate::config::Origin::None,
+            },
+            other => other?,
+        };
         tracing::debug!(
             target: "desk::cli",
             "profile {} server {:?} ({}), token {} ({})",

@@ -752,6 +752,108 @@ mod tests {
         assert_eq!(sla_badge(&SlaReport::default(), now), None);
     }
 
+    fn ticket(id: i64, subject: &str, priority: Priority) -> Ticket {
+        Ticket {
+            id: TicketId(id),
+            subject: subject.into(),
+            status: Status::Open,
+            priority,
+            requester_id: ContactId(4),
+            assignee_id: Some(AgentId(2)),
+            team_id: TeamId(1),
+            tags: vec!["billing".into()],
+            channel: Channel::Slack,
+            snoozed_until: None,
+            created_at: "2026-01-01T08:00:00Z".parse().unwrap(),
+            updated_at: "2026-01-01T09:55:00Z".parse().unwrap(),
+            version: 3,
+            sla: SlaReport {
+                first_response: metric(
+                    SlaState::Active,
+                    SlaClock::Running,
+                    Some("2026-01-01T10:12:00Z"),
+                    true,
+                ),
+                ..SlaReport::default()
+            },
+            next_sla_due_at: Some("2026-01-01T10:12:00Z".parse().unwrap()),
+            external: External::default(),
+            requester_name: Some("Ana Ruiz".into()),
+            account_name: Some("Acme".into()),
+            merged_into: None,
+        }
+    }
+
+    #[test]
+    fn queue_table_and_tsv() {
+        let now: Timestamp = "2026-01-01T10:00:00Z".parse().unwrap();
+        let tickets = vec![
+            ticket(
+                1042,
+                "Refund not processed after \u{1b}[2Jcancellation of the annual plan",
+                Priority::Urgent,
+            ),
+            ticket(7, "Login loop", Priority::Low),
+        ];
+        let out = Out { format: Format::Table, color: false, width: 80, tty: true };
+        let table = ticket_table(&out, &tickets, now);
+        assert!(table.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= 80), "{table}");
+        insta::assert_snapshot!(table, @r"
+        ID     SLA     PRI     STATUS  REQUESTER        SUBJECT        ASSIGNEE  UPDATED
+        #1042  FR 12m  urgent  open    Ana Ruiz (Acme)  Refund not p…  agent 2   5m ago
+        #7     FR 12m  low     open    Ana Ruiz (Acme)  Login loop     agent 2   5m ago
+        ");
+        let tsv = ticket_table(&Out { format: Format::Tsv, ..out }, &tickets, now);
+        insta::assert_snapshot!(tsv, @r"
+        1042	open	urgent	2026-01-01T10:12:00Z	Ana Ruiz	Acme	Refund not processed after [2Jcancellation of the annual plan	2	2026-01-01T09:55:00Z
+        7	open	low	2026-01-01T10:12:00Z	Ana Ruiz	Acme	Login loop	2	2026-01-01T09:55:00Z
+        ");
+    }
+
+    #[test]
+    fn conversation_as_markdown() {
+        let now: Timestamp = "2026-01-01T10:00:00Z".parse().unwrap();
+        let t = ticket(7, "Login loop", Priority::High);
+        let msg = |id: i64, kind: AuthorKind, name: &str, vis: Visibility, md: &str| Message {
+            id: MessageId(id),
+            ticket_id: TicketId(7),
+            author: Author { kind, id: Some(1), name: name.into() },
+            visibility: vis,
+            body: MessageBody {
+                tiptap: serde_json::json!({"type": "doc"}),
+                markdown: md.into(),
+                source: None,
+            },
+            created_at: "2026-01-01T09:00:00Z".parse().unwrap(),
+            edited_at: None,
+        };
+        let messages = vec![
+            msg(1, AuthorKind::Contact, "Ana Ruiz", Visibility::Public, "I keep getting *logged out*.\n"),
+            msg(2, AuthorKind::Agent, "Bo", Visibility::Internal, "Probably the SSO cookie."),
+        ];
+        let out = Out { format: Format::Tsv, color: false, width: 80, tty: false };
+        insta::assert_snapshot!(render_conversation(&out, &t, &messages, now), @r"
+        # #7 Login loop
+
+        - status: open
+        - priority: high
+        - team: 1
+        - assignee: agent 2
+        - requester: Ana Ruiz (Acme)
+        - tags: billing
+        - sla: FR 12m
+        - version: 3
+
+        ## Ana Ruiz (customer) · 2026-01-01T09:00:00Z
+
+        I keep getting *logged out*.
+
+        ## Bo (agent) · internal note · 2026-01-01T09:00:00Z
+
+        Probably the SSO cookie.
+        ");
+    }
+
     #[test]
     fn ticket_ids_parse() {
         assert_eq!(parse_ticket_id("#42"), Ok(TicketId(42)));
