@@ -4,6 +4,7 @@
 //! stable snake_case keys, exit codes from [`exit::Exit`].
 
 pub mod exit;
+pub mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -34,12 +35,16 @@ pub enum ColorChoice {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Run the helpdesk API server (SQLite or PostgreSQL).
+    Serve(serve::ServeArgs),
+}
 
 /// Runs the parsed command line and turns its outcome into the process exit code.
 pub fn dispatch(cli: Cli) -> ExitCode {
     let result: Result<(), CliError> = match cli.command {
         None => Err(CliError::new(Exit::Error, "the console is not built yet")),
+        Some(Command::Serve(args)) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
