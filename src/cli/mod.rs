@@ -9,6 +9,7 @@ pub mod ctx;
 pub mod exit;
 pub mod outbox;
 pub mod output;
+pub mod serve;
 pub mod tickets;
 pub mod views;
 
@@ -77,6 +78,8 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout.
     Man,
+    /// Run the helpdesk API server (SQLite or PostgreSQL).
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command line and turns its outcome into the process exit code.
@@ -94,6 +97,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Some(Command::Config(cmd)) => auth::config(cmd, &cli.global),
         Some(Command::Completions { shell }) => completions(shell),
         Some(Command::Man) => man(),
+        Some(Command::Serve(args)) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
