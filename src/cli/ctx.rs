@@ -29,7 +29,7 @@ impl Ctx {
     }
 
     fn load_inner(global: &GlobalArgs, new_profile_ok: bool) -> Result<Ctx, CliError> {
-        init_logging(global.verbose);
+        init_logging(global.verbose, global.color);
         let paths = Paths::from_env()?;
         let config = Config::load(&paths)?;
         let store = CredentialStore::new(paths.credentials_file());
@@ -142,11 +142,12 @@ pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, CliError> {
 
 /// Logs go to stderr: warnings by default, everything of desk's with `--verbose`.
 /// Nothing logged ever contains a token (see `client::redact_url` and `config::Token`).
-fn init_logging(verbose: bool) {
+fn init_logging(verbose: bool, color: super::ColorChoice) {
     let filter = if verbose { "desk=debug" } else { "desk=warn" };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(super::output::color_enabled(color, std::io::stderr().is_terminal()))
         .with_target(false)
         .without_time()
         .try_init();
