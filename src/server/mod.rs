@@ -203,6 +203,12 @@ pub async fn spawn(opts: ServeOptions) -> Result<ServerHandle, ServeError> {
     let store = Store::open(&opts.db_url).await.map_err(ServeError::Database)?;
     let now = opts.clock.now();
     store::workspace::ensure_default_views(&store).await.map_err(|e| ServeError::Seed(e.message))?;
+    if let Some(token) = opts.bootstrap_token.as_deref().filter(|t| !t.is_empty())
+        && store::workspace::bootstrap(&store, token, now).await.map_err(|e| ServeError::Seed(e.message))?
+    {
+        tracing::info!("created the first admin agent for the bootstrap token");
+    }
+    // The bootstrap admin comes first; the demo then adds it to every team.
     if let Some(n) = opts.demo {
         let started = Instant::now();
         if demo::seed(&store, n, now).await.map_err(|e| ServeError::Seed(e.message))? {
@@ -212,11 +218,6 @@ pub async fn spawn(opts: ServeOptions) -> Result<ServerHandle, ServeError> {
                 "seeded the demo workspace"
             );
         }
-    }
-    if let Some(token) = opts.bootstrap_token.as_deref().filter(|t| !t.is_empty())
-        && store::workspace::bootstrap(&store, token, now).await.map_err(|e| ServeError::Seed(e.message))?
-    {
-        tracing::info!("created the first admin agent for the bootstrap token");
     }
     let listener = tokio::net::TcpListener::bind(opts.bind)
         .await
