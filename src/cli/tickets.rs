@@ -268,14 +268,14 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<(), CliError> {
 }
 
 const LIST_COLUMNS: [Column; 8] = [
-    Column { header: "ID", min: 4, flex: false },
-    Column { header: "SLA", min: 6, flex: false },
-    Column { header: "PRI", min: 4, flex: false },
-    Column { header: "STATUS", min: 4, flex: false },
-    Column { header: "REQUESTER", min: 8, flex: false },
-    Column { header: "SUBJECT", min: 10, flex: true },
-    Column { header: "ASSIGNEE", min: 4, flex: false },
-    Column { header: "UPDATED", min: 6, flex: false },
+    Column::new("ID", 4),
+    Column::new("SLA", 6),
+    Column::new("PRI", 4),
+    Column::new("STATUS", 4),
+    Column::new("REQUESTER", 8).max(24),
+    Column::new("SUBJECT", 10).flex(),
+    Column::new("ASSIGNEE", 4),
+    Column::new("UPDATED", 6),
 ];
 
 /// The queue as a table (terminal) or TSV (pipe: id, status, priority, next SLA due,
@@ -627,11 +627,8 @@ async fn bulk(ctx: &Ctx, mut ids: Vec<TicketId>, p: PatchArgs, args: OutputArgs)
                     vec![(r.id.to_string(), Style::new()), (status.to_owned(), st), (detail, Style::new())]
                 })
                 .collect();
-            let cols = [
-                Column { header: "ID", min: 4, flex: false },
-                Column { header: "RESULT", min: 5, flex: false },
-                Column { header: "ERROR", min: 10, flex: true },
-            ];
+            let cols =
+                [Column::new("ID", 4), Column::new("RESULT", 5), Column::new("ERROR", 10).max(40).flex()];
             output::write_stdout(&output::render_table(&out, &cols, &rows))?;
         }
     }
