@@ -357,7 +357,8 @@ mod tests {
     #[test]
     fn capped_columns_give_way_before_the_flexible_one() {
         let cols = [Column::new("WHO", 4).max(6), Column::new("SUBJECT", 5).flex()];
-        let rows = vec![vec![("Somebody Long".to_string(), Style::new()), ("A subject".to_string(), Style::new())]];
+        let rows =
+            vec![vec![("Somebody Long".to_string(), Style::new()), ("A subject".to_string(), Style::new())]];
         assert_eq!(fit_widths(&cols, &rows, 100), vec![13, 9], "room enough: nothing shrinks");
         assert_eq!(fit_widths(&cols, &rows, 20), vec![9, 9], "the capped column gives way first");
         assert_eq!(fit_widths(&cols, &rows, 15), vec![6, 7], "then the flexible one");
