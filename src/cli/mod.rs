@@ -4,6 +4,7 @@
 //! stable snake_case keys, exit codes from [`exit::Exit`].
 
 pub mod exit;
+pub mod sla;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -34,12 +35,17 @@ pub enum ColorChoice {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// SLA tools: `desk sla eval [FILE]` evaluates a ticket's clocks.
+    #[command(subcommand)]
+    Sla(sla::SlaCommand),
+}
 
 /// Runs the parsed command line and turns its outcome into the process exit code.
 pub fn dispatch(cli: Cli) -> ExitCode {
     let result: Result<(), CliError> = match cli.command {
         None => Err(CliError::new(Exit::Error, "the console is not built yet")),
+        Some(Command::Sla(cmd)) => sla::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
