@@ -3,6 +3,7 @@
 //! The contract (DESIGN §7): data to stdout, messages to stderr, `--json` with
 //! stable snake_case keys, exit codes from [`exit::Exit`].
 
+pub mod convert;
 pub mod exit;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -34,12 +35,16 @@ pub enum ColorChoice {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Convert rich text: Block Kit, mrkdwn, Markdown or TipTap to TipTap, Markdown, text, ANSI or Block Kit.
+    Convert(convert::ConvertArgs),
+}
 
 /// Runs the parsed command line and turns its outcome into the process exit code.
 pub fn dispatch(cli: Cli) -> ExitCode {
     let result: Result<(), CliError> = match cli.command {
         None => Err(CliError::new(Exit::Error, "the console is not built yet")),
+        Some(Command::Convert(args)) => convert::run(&args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

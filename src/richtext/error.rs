@@ -21,6 +21,11 @@ impl ConvertError {
         ConvertError::Shape { path: path.into(), message: message.into() }
     }
 
+    /// A serde_json error on `input`, with the JSON path and position of the failure.
+    pub fn from_json_error(input: &str, err: &serde_json::Error) -> Self {
+        from_serde(input, err)
+    }
+
     /// The JSON path the error points at (`$` for the root), when there is one.
     pub fn path(&self) -> Option<&str> {
         match self {
