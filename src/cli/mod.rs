@@ -3,6 +3,7 @@
 //! The contract (DESIGN §7): data to stdout, messages to stderr, `--json` with
 //! stable snake_case keys, exit codes from [`exit::Exit`].
 
+pub mod convert;
 pub mod exit;
 pub mod sla;
 
@@ -39,6 +40,8 @@ pub enum Command {
     /// SLA tools: `desk sla eval [FILE]` evaluates a ticket's clocks.
     #[command(subcommand)]
     Sla(sla::SlaCommand),
+    /// Convert rich text: Block Kit, mrkdwn, Markdown or TipTap to TipTap, Markdown, text, ANSI or Block Kit.
+    Convert(convert::ConvertArgs),
 }
 
 /// Runs the parsed command line and turns its outcome into the process exit code.
@@ -46,6 +49,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     let result: Result<(), CliError> = match cli.command {
         None => Err(CliError::new(Exit::Error, "the console is not built yet")),
         Some(Command::Sla(cmd)) => sla::run(cmd),
+        Some(Command::Convert(args)) => convert::run(&args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
