@@ -705,6 +705,65 @@ async fn scenario_notifications(s: &Server) {
     assert_eq!((st, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("assignee_id")));
 }
 
+async fn scenario_sla(s: &Server) {
+    let mut tickets = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(a) => format!("/api/v1/tickets?sort=sla&limit=200&after={a}"),
+            None => "/api/v1/tickets?sort=sla&limit=200".to_owned(),
+        };
+        let page = s.get(ADMIN, &path).await;
+        tickets.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["next"].as_str() {
+            Some(n) => after = Some(n.to_owned()),
+            None => break,
+        }
+    }
+    // sort=sla: soonest due first, tickets without a running clock last.
+    let due: Vec<Option<jiff::Timestamp>> =
+        tickets.iter().map(|t| t["next_sla_due_at"].as_str().and_then(|d| d.parse().ok())).collect();
+    let firsts_none = due.iter().position(Option::is_none).unwrap_or(due.len());
+    assert!(due[firsts_none..].iter().all(Option::is_none));
+    assert!(due[..firsts_none].windows(2).all(|w| w[0] <= w[1]), "ordered by next_sla_due_at");
+    // The demo has clocks in every state, and each ticket carries its report.
+    let mut states = HashSet::new();
+    for t in &tickets {
+        for m in ["first_response", "next_response", "resolution"] {
+            if let Some(st) = t["sla"][m]["state"].as_str() {
+                states.insert(st.to_owned());
+            }
+        }
+    }
+    for want in ["active", "breached", "paused", "achieved"] {
+        assert!(states.contains(want), "no {want} clock in the demo: {states:?}");
+    }
+    // Raising the priority moves the due instant earlier (or keeps it).
+    let t = tickets
+        .iter()
+        .find(|t| t["status"] == "new" && t["priority"] == "low" && t["next_sla_due_at"].is_string())
+        .or_else(|| {
+            tickets.iter().find(|t| {
+                t["status"] == "new" && t["priority"] != "urgent" && t["next_sla_due_at"].is_string()
+            })
+        })
+        .expect("a new ticket with a running clock");
+    let before: jiff::Timestamp = t["next_sla_due_at"].as_str().and_then(|d| d.parse().ok()).expect("due");
+    let (st, after) = s
+        .send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{}", t["id"]), json!({"priority": "urgent"}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{after}");
+    let now_due: jiff::Timestamp =
+        after["next_sla_due_at"].as_str().and_then(|d| d.parse().ok()).expect("due");
+    assert!(now_due <= before);
+    // Pending pauses the resolution clock.
+    let (st, paused) = s
+        .send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{}", t["id"]), json!({"status": "pending"}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(paused["sla"]["resolution"]["clock"], "paused", "{paused}");
+}
+
 // ---------------------------------------------------------------- SQLite
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -748,6 +807,13 @@ async fn sqlite_workspace_crm_macros_merge() {
     let s = start_sqlite(50).await;
     scenario_workspace(&s).await;
     scenario_notifications(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_sla_reports_and_sort() {
+    let s = start_sqlite(150).await;
+    scenario_sla(&s).await;
     s.stop().await;
 }
 
@@ -847,7 +913,7 @@ fn binary_serves_and_stops_on_sigterm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_store_scenarios() {
-    let Some(s) = start_postgres(40).await else {
+    let Some(s) = start_postgres(150).await else {
         eprintln!("DESK_TEST_POSTGRES_URL is not set; skipping the PostgreSQL scenarios");
         return;
     };
@@ -859,6 +925,7 @@ async fn postgres_store_scenarios() {
     scenario_bad_input(&s).await;
     scenario_workspace(&s).await;
     scenario_notifications(&s).await;
+    scenario_sla(&s).await;
     s.stop().await;
 }
 

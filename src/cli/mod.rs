@@ -5,6 +5,7 @@
 
 pub mod exit;
 pub mod serve;
+pub mod sla;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -38,6 +39,9 @@ pub enum ColorChoice {
 pub enum Command {
     /// Run the helpdesk API server (SQLite or PostgreSQL).
     Serve(serve::ServeArgs),
+    /// SLA tools: `desk sla eval [FILE]` evaluates a ticket's clocks.
+    #[command(subcommand)]
+    Sla(sla::SlaCommand),
 }
 
 /// Runs the parsed command line and turns its outcome into the process exit code.
@@ -45,6 +49,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     let result: Result<(), CliError> = match cli.command {
         None => Err(CliError::new(Exit::Error, "the console is not built yet")),
         Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Sla(cmd)) => sla::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
