@@ -5,6 +5,7 @@
 
 pub mod convert;
 pub mod exit;
+pub mod serve;
 pub mod sla;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -37,6 +38,8 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the helpdesk API server (SQLite or PostgreSQL).
+    Serve(serve::ServeArgs),
     /// SLA tools: `desk sla eval [FILE]` evaluates a ticket's clocks.
     #[command(subcommand)]
     Sla(sla::SlaCommand),
@@ -48,6 +51,7 @@ pub enum Command {
 pub fn dispatch(cli: Cli) -> ExitCode {
     let result: Result<(), CliError> = match cli.command {
         None => Err(CliError::new(Exit::Error, "the console is not built yet")),
+        Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Sla(cmd)) => sla::run(cmd),
         Some(Command::Convert(args)) => convert::run(&args, &cli.global),
     };
