@@ -128,6 +128,8 @@ pub enum Msg {
     },
     /// Problems found at start (config, keymap conflicts), shown as toasts.
     Warnings(Vec<String>),
+    /// SIGTERM or SIGHUP: leave like `q` does.
+    Shutdown,
 }
 
 /// What the runtime should do. Requests run as cancellable tasks; each answers with a `Msg`.
@@ -948,6 +950,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 vec![]
             }
         },
+        Msg::Shutdown => {
+            app.quit = true;
+            vec![Effect::Quit]
+        }
         Msg::Warnings(list) => {
             for w in list {
                 app.toast_error(w);

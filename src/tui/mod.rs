@@ -10,6 +10,7 @@ pub mod filter;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod keymap;
+pub mod runtime;
 pub mod theme;
 pub mod view;
 pub mod when;
