@@ -7,6 +7,7 @@ pub mod auth;
 pub mod console;
 pub mod crm;
 pub mod ctx;
+pub mod convert;
 pub mod exit;
 pub mod outbox;
 pub mod output;
@@ -78,6 +79,8 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout.
     Man,
+    /// Convert rich text: Block Kit, mrkdwn, Markdown or TipTap to TipTap, Markdown, text, ANSI or Block Kit.
+    Convert(convert::ConvertArgs),
 }
 
 /// Runs the parsed command line and turns its outcome into the process exit code.
@@ -95,6 +98,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Some(Command::Config(cmd)) => auth::config(cmd, &cli.global),
         Some(Command::Completions { shell }) => completions(shell),
         Some(Command::Man) => man(),
+        Some(Command::Convert(args)) => convert::run(&args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
