@@ -364,6 +364,40 @@ impl Keymap {
     }
 }
 
+/// docs/keys.md, generated from the action table so the docs cannot drift from the code
+/// (a test compares them; `DESK_UPDATE_DOCS=1 cargo test --lib keymap` rewrites the file).
+pub fn keys_markdown() -> String {
+    let mut out = String::from(
+        "# Console keys\n\n\
+         Every action of the console, its default keys, and the name to use in `config.toml`.\n\
+         Press `?` in the console for the bindings actually in force (searchable), or `:` to run\n\
+         any action by name. Generated from `src/tui/keymap.rs`.\n\n\
+         ## Remapping\n\n\
+         ```toml\n[keys]\nassign_me = \"ctrl-a\"        # one key\nback = [\"q\", \"esc\"]          # or several\n```\n\n\
+         An override replaces the action's default keys. Keys are written `j`, `G`, `?`, `space`,\n\
+         `enter`, `esc`, `tab`, `shift-tab`, `up`, `pagedown`, `f5`, `ctrl-s`, `alt-x`.\n\
+         Unknown actions, unreadable keys and keys bound twice are reported when the console\n\
+         starts, naming the config file and the key. Keys of the *queue* context also work in\n\
+         the conversation and contact panes; *global* keys work everywhere except while typing.\n\n\
+         In text inputs (filter, pickers, editor) `esc` closes and `enter` confirms; `ctrl-u`\n\
+         clears a one-line input; the editor has the usual ratatui-textarea keys (arrows,\n\
+         ctrl-a/e, alt-b/f, ctrl-k, ctrl-z undo, ...).\n",
+    );
+    let mut ctx = None;
+    for a in Action::ALL {
+        if ctx != Some(a.context()) {
+            ctx = Some(a.context());
+            out.push_str(&format!(
+                "\n## {}\n\n| action (config name) | default keys | what it does |\n|---|---|---|\n",
+                a.context().label()
+            ));
+        }
+        let keys: Vec<String> = a.default_keys().iter().map(|k| format!("`{k}`")).collect();
+        out.push_str(&format!("| `{}` | {} | {} |\n", a.name(), keys.join(", "), a.description()));
+    }
+    out
+}
+
 fn contexts_overlap(a: Context, b: Context) -> bool {
     if a == b {
         return true;
@@ -381,6 +415,17 @@ mod tests {
 
     fn key(c: char) -> Chord {
         Chord { code: KeyCodeOrd::Char(c), ctrl: false, alt: false }
+    }
+
+    #[test]
+    fn docs_keys_md_is_generated_from_the_table() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/keys.md");
+        let want = keys_markdown();
+        if std::env::var_os("DESK_UPDATE_DOCS").is_some() {
+            std::fs::write(path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(have == want, "docs/keys.md is stale: run DESK_UPDATE_DOCS=1 cargo test --lib keymap");
     }
 
     #[test]
