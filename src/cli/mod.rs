@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod output;
 pub mod tickets;
 pub mod views;
+pub mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -81,6 +82,8 @@ pub enum Command {
     Man,
     /// Convert rich text: Block Kit, mrkdwn, Markdown or TipTap to TipTap, Markdown, text, ANSI or Block Kit.
     Convert(convert::ConvertArgs),
+    /// Run the helpdesk API server (SQLite or PostgreSQL).
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the parsed command line and turns its outcome into the process exit code.
@@ -99,6 +102,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Some(Command::Completions { shell }) => completions(shell),
         Some(Command::Man) => man(),
         Some(Command::Convert(args)) => convert::run(&args, &cli.global),
+        Some(Command::Serve(args)) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@
 mod crm;
 mod error;
 mod event;
+mod filter;
 mod ids;
 mod page;
 mod sla;
@@ -15,6 +16,7 @@ mod workspace;
 pub use crm::*;
 pub use error::*;
 pub use event::*;
+pub use filter::*;
 pub use ids::*;
 pub use page::*;
 pub use sla::*;

@@ -1,0 +1,178 @@
+//! The two integration points with the pure modules: message bodies (`richtext`) and SLA
+//! clocks (`sla`). Everything else in the server goes through these functions.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{MessageBody, Priority, SlaPolicy, SlaReport, Status};
+
+// ---------------------------------------------------------------- message bodies
+
+/// A body written in Markdown, stored in both forms clients render.
+pub fn markdown_body(markdown: &str) -> MessageBody {
+    MessageBody { tiptap: minimal_tiptap(markdown), markdown: markdown.to_owned(), source: None }
+}
+
+/// A body sent as TipTap JSON; its Markdown form is derived from it.
+pub fn tiptap_body(doc: &serde_json::Value) -> Result<MessageBody, String> {
+    if doc.get("type").and_then(|t| t.as_str()) != Some("doc") {
+        return Err("body_tiptap must be a TipTap document (`{\"type\": \"doc\", ...}`)".into());
+    }
+    let mut text = String::new();
+    collect_text(doc, &mut text);
+    Ok(MessageBody { tiptap: doc.clone(), markdown: text.trim_end().to_owned(), source: None })
+}
+
+/// A message that arrived as Slack Block Kit: the original is kept as `source`.
+pub fn blockkit_body(blocks: &serde_json::Value, fallback_markdown: &str) -> MessageBody {
+    let mut body = markdown_body(fallback_markdown);
+    body.source = Some(blocks.clone());
+    body
+}
+
+/// Until `richtext` lands: one paragraph per line, plain text.
+fn minimal_tiptap(markdown: &str) -> serde_json::Value {
+    let content: Vec<serde_json::Value> = markdown
+        .lines()
+        .map(|line| {
+            if line.is_empty() {
+                serde_json::json!({"type": "paragraph"})
+            } else {
+                serde_json::json!({"type": "paragraph", "content": [{"type": "text", "text": line}]})
+            }
+        })
+        .collect();
+    serde_json::json!({"type": "doc", "content": content})
+}
+
+fn collect_text(node: &serde_json::Value, out: &mut String) {
+    if let Some(t) = node.get("text").and_then(|t| t.as_str()) {
+        out.push_str(t);
+    }
+    if let Some(children) = node.get("content").and_then(|c| c.as_array()) {
+        for c in children {
+            collect_text(c, out);
+        }
+    }
+    if matches!(node.get("type").and_then(|t| t.as_str()), Some("paragraph" | "heading" | "codeBlock")) {
+        out.push('\n');
+    }
+}
+
+// ---------------------------------------------------------------- SLA
+
+/// One entry of a ticket's SLA history (stored as JSON in `tickets.sla_log`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaLogEntry {
+    pub at: i64,
+    #[serde(flatten)]
+    pub kind: SlaLogKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "k", content = "v", rename_all = "snake_case")]
+pub enum SlaLogKind {
+    Created,
+    CustomerMessage,
+    AgentReply,
+    InternalNote,
+    Status(Status),
+    Priority(Priority),
+}
+
+/// A policy ready to evaluate.
+#[derive(Debug)]
+pub struct CompiledPolicy {
+    pub policy: SlaPolicy,
+}
+
+pub fn compile(policy: &SlaPolicy) -> Result<CompiledPolicy, String> {
+    jiff::tz::TimeZone::get(&policy.timezone).map_err(|e| format!("timezone: {e}"))?;
+    Ok(CompiledPolicy { policy: policy.clone() })
+}
+
+/// The SLA report of a ticket from its policy and history at `now`.
+pub fn report(policy: Option<&CompiledPolicy>, log: &[SlaLogEntry], now: Timestamp) -> SlaReport {
+    let _ = (policy, log, now);
+    SlaReport::default()
+}
+
+/// What `next_sla_due_at` stores: the soonest due instant of a running clock.
+pub fn next_due(report: &SlaReport) -> Option<Timestamp> {
+    [&report.first_response, &report.next_response, &report.resolution]
+        .into_iter()
+        .flatten()
+        .filter(|m| m.clock == crate::model::SlaClock::Running)
+        .filter_map(|m| m.due_at)
+        .min()
+}
+
+/// Compiled policies by id, recompiled only when their stored text changes.
+#[derive(Default)]
+pub struct PolicyCache {
+    entries: std::sync::RwLock<HashMap<i64, (String, Arc<CompiledPolicy>)>>,
+}
+
+impl PolicyCache {
+    /// The compiled policy for `(id, text)`; a policy that no longer compiles is skipped
+    /// (logged), so a ticket shows no SLA rather than failing to load.
+    pub fn get(&self, id: i64, text: &str) -> Option<Arc<CompiledPolicy>> {
+        if let Some((t, p)) = self.entries.read().unwrap_or_else(|p| p.into_inner()).get(&id)
+            && t == text
+        {
+            return Some(p.clone());
+        }
+        let model: SlaPolicy = match serde_json::from_str(text) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(policy = id, error = %e, "stored SLA policy is not valid JSON");
+                return None;
+            }
+        };
+        match compile(&model) {
+            Ok(c) => {
+                let c = Arc::new(c);
+                self.entries
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id, (text.to_owned(), c.clone()));
+                Some(c)
+            }
+            Err(e) => {
+                tracing::warn!(policy = id, error = %e, "stored SLA policy does not compile");
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_entries_round_trip() {
+        let log = vec![
+            SlaLogEntry { at: 1, kind: SlaLogKind::Created },
+            SlaLogEntry { at: 2, kind: SlaLogKind::Status(Status::Pending) },
+            SlaLogEntry { at: 3, kind: SlaLogKind::Priority(Priority::Urgent) },
+        ];
+        let text = serde_json::to_string(&log).expect("serialise");
+        assert_eq!(
+            text,
+            r#"[{"at":1,"k":"created"},{"at":2,"k":"status","v":"pending"},{"at":3,"k":"priority","v":"urgent"}]"#
+        );
+        let back: Vec<SlaLogEntry> = serde_json::from_str(&text).expect("parse");
+        assert_eq!(back, log);
+    }
+
+    #[test]
+    fn markdown_body_keeps_both_forms() {
+        let b = markdown_body("hello\n\nworld");
+        assert_eq!(b.markdown, "hello\n\nworld");
+        assert_eq!(b.tiptap["type"], "doc");
+    }
+}

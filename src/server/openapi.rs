@@ -1,0 +1,90 @@
+//! The OpenAPI document, generated from the handlers' annotations and the model's schemas.
+
+use std::sync::OnceLock;
+
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use super::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "desk API", version = "1", description = "The helpdesk API of `desk serve` (DESIGN §3). \
+        Every error is `{\"error\": {\"code\", \"message\", \"field\", \"request_id\"}}` with a stable code."),
+    paths(
+        api::healthz, api::openapi_json, api::me,
+        api::list_tickets, api::create_ticket, api::get_ticket, api::patch_ticket, api::bulk_update,
+        api::list_messages, api::create_message, api::merge_ticket, api::apply_macro,
+        api::get_presence, api::post_presence,
+        api::list_views, api::list_macros, api::list_teams, api::list_agents, api::create_agent, api::create_token,
+        api::get_sla_policies, api::put_sla_policies,
+        api::list_contacts, api::get_contact, api::patch_contact, api::contact_context,
+        api::get_account, api::account_context, api::create_activity,
+        api::list_tasks, api::create_task, api::patch_task, api::resolve,
+        api::list_notifications, api::read_notification, api::events,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "tickets", description = "Tickets, conversations, macros, presence"),
+        (name = "workspace", description = "Agents, teams, views, macros"),
+        (name = "crm", description = "Contacts, accounts, activities, tasks, entity resolution"),
+        (name = "notifications", description = "Mentions and assignments"),
+        (name = "events", description = "Live events (SSE)"),
+        (name = "admin", description = "Admin-only routes"),
+        (name = "meta", description = "Health and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// The document as JSON text, built once.
+pub fn document() -> String {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    })
+    .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_route_is_documented() {
+        let doc: serde_json::Value = serde_json::from_str(&super::document()).expect("valid JSON");
+        let paths = doc["paths"].as_object().expect("paths");
+        for p in [
+            "/api/v1/tickets",
+            "/api/v1/tickets/{id}",
+            "/api/v1/tickets/bulk",
+            "/api/v1/tickets/{id}/messages",
+            "/api/v1/tickets/{id}/merge",
+            "/api/v1/tickets/{id}/macros/{macro_id}",
+            "/api/v1/tickets/{id}/presence",
+            "/api/v1/views",
+            "/api/v1/contacts/{id}/context",
+            "/api/v1/accounts/{id}/context",
+            "/api/v1/resolve",
+            "/api/v1/events",
+            "/api/v1/sla-policies",
+            "/api/v1/tokens",
+            "/api/v1/agents",
+            "/healthz",
+        ] {
+            assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
+        }
+        assert!(doc["components"]["schemas"]["Ticket"].is_object());
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    }
+}
