@@ -3,8 +3,9 @@
 //! The contract (DESIGN §7): data to stdout, messages to stderr, `--json` with
 //! stable snake_case keys, exit codes from [`exit::Exit`].
 
-pub mod convert;
 pub mod auth;
+pub mod console;
+pub mod convert;
 pub mod crm;
 pub mod ctx;
 pub mod exit;
@@ -92,7 +93,7 @@ pub enum Command {
 /// Runs the parsed command line and turns its outcome into the process exit code.
 pub fn dispatch(cli: Cli) -> ExitCode {
     let result: Result<(), CliError> = match cli.command {
-        None => Err(CliError::new(Exit::Error, "the console is not built yet")),
+        None => console::run(&cli.global),
         Some(Command::Login(args)) => auth::login(args, &cli.global),
         Some(Command::Logout) => auth::logout(&cli.global),
         Some(Command::Tickets(cmd)) => tickets::run(cmd, &cli.global),
