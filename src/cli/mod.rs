@@ -4,12 +4,15 @@
 //! stable snake_case keys, exit codes from [`exit::Exit`].
 
 pub mod auth;
+pub mod console;
+pub mod convert;
 pub mod crm;
 pub mod ctx;
 pub mod exit;
 pub mod outbox;
 pub mod output;
 pub mod serve;
+pub mod sla;
 pub mod tickets;
 pub mod views;
 
@@ -80,12 +83,17 @@ pub enum Command {
     Man,
     /// Run the helpdesk API server (SQLite or PostgreSQL).
     Serve(serve::ServeArgs),
+    /// SLA tools: `desk sla eval [FILE]` evaluates a ticket's clocks.
+    #[command(subcommand)]
+    Sla(sla::SlaCommand),
+    /// Convert rich text: Block Kit, mrkdwn, Markdown or TipTap to TipTap, Markdown, text, ANSI or Block Kit.
+    Convert(convert::ConvertArgs),
 }
 
 /// Runs the parsed command line and turns its outcome into the process exit code.
 pub fn dispatch(cli: Cli) -> ExitCode {
     let result: Result<(), CliError> = match cli.command {
-        None => Err(CliError::new(Exit::Error, "the console is not built yet")),
+        None => console::run(&cli.global),
         Some(Command::Login(args)) => auth::login(args, &cli.global),
         Some(Command::Logout) => auth::logout(&cli.global),
         Some(Command::Tickets(cmd)) => tickets::run(cmd, &cli.global),
@@ -98,6 +106,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Some(Command::Completions { shell }) => completions(shell),
         Some(Command::Man) => man(),
         Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Sla(cmd)) => sla::run(cmd),
+        Some(Command::Convert(args)) => convert::run(&args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

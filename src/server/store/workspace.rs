@@ -206,7 +206,8 @@ pub async fn put_sla_policies(
         if p.name.trim().is_empty() {
             return Err(AppError::validation(&format!("[{i}].name"), "a policy needs a name"));
         }
-        glue::compile(p).map_err(|e| AppError::validation(&format!("[{i}]"), e))?;
+        crate::sla::Policy::compile(p)
+            .map_err(|e| AppError::validation(&format!("[{i}].{}", e.field), e.message))?;
     }
     let mut tx = store.write().await?;
     let existing: Vec<(i64,)> = sqlx::query_as("SELECT id FROM sla_policies").fetch_all(tx.conn()).await?;
