@@ -327,6 +327,11 @@ fn reads_login_and_auth_errors() {
             .stdout(contains("Contacts"));
     }
     home.desk().args(["contacts", "show", "999999"]).assert().code(3);
+    if let Some(email) = cx["contact"]["email"].as_str() {
+        let a = home.desk().args(["contacts", "show", email, "--json"]).assert().success();
+        assert_eq!(json_of(&a)["contact"]["id"], requester, "a contact found by email");
+    }
+    home.desk().args(["contacts", "show", "nobody-at-all@nowhere.invalid"]).assert().code(3);
 
     // Views with counts.
     let a = home.desk().args(["views", "--json"]).assert().success();

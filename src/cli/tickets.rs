@@ -264,7 +264,11 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<(), CliError> {
     match out.format {
         Format::Json => output::print_json(&tickets),
         Format::Ndjson => output::print_ndjson(&tickets),
-        _ => output::write_stdout(&ticket_table(&out, &tickets, client.server_now())),
+        _ => {
+            let names =
+                if out.format == Format::Table { agent_names(&client).await } else { AgentNames::new() };
+            output::write_stdout(&ticket_table(&out, &tickets, client.server_now(), &names))
+        }
     }
 }
 
@@ -281,7 +285,7 @@ const LIST_COLUMNS: [Column; 8] = [
 
 /// The queue as a table (terminal) or TSV (pipe: id, status, priority, next SLA due,
 /// requester, account, subject, assignee id, updated; full values, RFC 3339 times).
-pub fn ticket_table(out: &Out, tickets: &[Ticket], now: Timestamp) -> String {
+pub fn ticket_table(out: &Out, tickets: &[Ticket], now: Timestamp, names: &AgentNames) -> String {
     let plain = |s: String| (s, Style::new());
     let rows: Vec<Vec<Cell>> = if out.format == Format::Tsv {
         tickets
@@ -317,7 +321,7 @@ pub fn ticket_table(out: &Out, tickets: &[Ticket], now: Timestamp) -> String {
                     (t.status.to_string(), Style::new()),
                     plain(clean(&requester, true)),
                     plain(clean(&t.subject, true)),
-                    plain(t.assignee_id.map(|a| format!("agent {a}")).unwrap_or_else(|| "-".into())),
+                    plain(t.assignee_id.map(|a| agent_name(names, a)).unwrap_or_else(|| "-".into())),
                     (output::ago(t.updated_at, now), style::MUTED),
                 ]
             })
@@ -391,7 +395,26 @@ async fn show(ctx: &Ctx, id: TicketId, args: OutputArgs) -> Result<(), CliError>
     // `/resolve` call; a pipe gets the server's Markdown untouched.
     let labels =
         if out.format == Format::Table { mention_labels(&client, &messages).await } else { Labels::new() };
-    output::write_stdout(&render_conversation(&out, &ticket, &messages, client.server_now(), &labels))
+    let names = agent_names(&client).await;
+    output::write_stdout(&render_conversation(&out, &ticket, &messages, client.server_now(), &labels, &names))
+}
+
+/// Agent names for people-facing output (scripts get ids).
+pub type AgentNames = std::collections::HashMap<AgentId, String>;
+
+/// One `GET /agents`; a failure only costs the names (ids are shown instead).
+async fn agent_names(client: &ApiClient) -> AgentNames {
+    match client.list_agents().await {
+        Ok(page) => page.items.into_iter().map(|a| (a.id, a.name)).collect(),
+        Err(e) => {
+            tracing::warn!("cannot list agents: {e}");
+            AgentNames::new()
+        }
+    }
+}
+
+fn agent_name(names: &AgentNames, id: AgentId) -> String {
+    names.get(&id).map(|n| clean(n, true)).unwrap_or_else(|| format!("agent {id}"))
 }
 
 /// Display labels of mentions, keyed by (is channel, id).
@@ -465,6 +488,7 @@ fn render_conversation(
     messages: &[Message],
     now: Timestamp,
     labels: &Labels,
+    names: &AgentNames,
 ) -> String {
     let mut s = String::new();
     s.push_str(&out.paint(style::HEADER, &format!("# #{} {}", t.id, clean(&t.subject, true))));
@@ -473,7 +497,7 @@ fn render_conversation(
         format!("status: {}", t.status),
         format!("priority: {}", t.priority),
         format!("team: {}", t.team_id),
-        format!("assignee: {}", t.assignee_id.map(|a| format!("agent {a}")).unwrap_or_else(|| "none".into())),
+        format!("assignee: {}", t.assignee_id.map(|a| agent_name(names, a)).unwrap_or_else(|| "none".into())),
     ];
     let requester = t.requester_name.clone().unwrap_or_else(|| format!("contact {}", t.requester_id));
     facts.push(match &t.account_name {
@@ -872,14 +896,14 @@ mod tests {
             ticket(7, "Login loop", Priority::Low),
         ];
         let out = Out { format: Format::Table, color: false, width: 80, tty: true };
-        let table = ticket_table(&out, &tickets, now);
+        let table = ticket_table(&out, &tickets, now, &AgentNames::new());
         assert!(table.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= 80), "{table}");
         insta::assert_snapshot!(table, @r"
         ID     SLA     PRI     STATUS  REQUESTER        SUBJECT        ASSIGNEE  UPDATED
         #1042  FR 12m  urgent  open    Ana Ruiz (Acme)  Refund not p…  agent 2   5m ago
         #7     FR 12m  low     open    Ana Ruiz (Acme)  Login loop     agent 2   5m ago
         ");
-        let tsv = ticket_table(&Out { format: Format::Tsv, ..out }, &tickets, now);
+        let tsv = ticket_table(&Out { format: Format::Tsv, ..out }, &tickets, now, &AgentNames::new());
         insta::assert_snapshot!(tsv, @r"
         1042	open	urgent	2026-01-01T10:12:00Z	Ana Ruiz	Acme	Refund not processed after [2Jcancellation of the annual plan	2	2026-01-01T09:55:00Z
         7	open	low	2026-01-01T10:12:00Z	Ana Ruiz	Acme	Login loop	2	2026-01-01T09:55:00Z
@@ -908,7 +932,7 @@ mod tests {
             msg(2, AuthorKind::Agent, "Bo", Visibility::Internal, "Probably the SSO cookie."),
         ];
         let out = Out { format: Format::Tsv, color: false, width: 80, tty: false };
-        insta::assert_snapshot!(render_conversation(&out, &t, &messages, now, &Labels::new()), @r"
+        insta::assert_snapshot!(render_conversation(&out, &t, &messages, now, &Labels::new(), &AgentNames::new()), @r"
         # #7 Login loop
 
         - status: open
@@ -958,13 +982,20 @@ mod tests {
         assert_eq!(refs, vec![EntityRef { kind: RefKind::SlackUser, id: "U123".into() }]);
         let labels: Labels = [((false, "U123".to_owned()), "Bo Chen".to_owned())].into();
         let plain = Out { format: Format::Table, color: false, width: 80, tty: true };
-        let text = render_conversation(&plain, &t, std::slice::from_ref(&m), now, &labels);
+        let text = render_conversation(
+            &plain,
+            &t,
+            std::slice::from_ref(&m),
+            now,
+            &labels,
+            &[(AgentId(2), "Bo Chen".to_owned())].into(),
+        );
         assert!(
             text.ends_with("## Ana Ruiz (customer) · 2026-01-01T09:00:00Z\n\nHi @Bo Chen, it is broken\n"),
             "{text}"
         );
         let color = Out { color: true, ..plain };
-        let text = render_conversation(&color, &t, &[m], now, &labels);
+        let text = render_conversation(&color, &t, &[m], now, &labels, &AgentNames::new());
         assert!(text.contains("\u{1b}[1mbroken"), "{text:?}");
     }
 
