@@ -536,8 +536,10 @@ fn server_down_then_outbox_delivers_exactly_once() {
     let id = first_ticket(&home);
 
     // A live tail keeps running through the outage and reconnects afterwards.
+    // It replays the two events of the fresh workspace first, so it has an id to resume
+    // from (Last-Event-ID) when the stream drops.
     let mut tail = Command::new(BIN)
-        .args(["events", "--kind", "message.created", "--count", "1"])
+        .args(["events", "--since", "0", "--count", "3"])
         .env("DESK_CONFIG_DIR", home.path().join("config"))
         .env("DESK_DATA_DIR", home.path().join("data"))
         .env("DESK_STATE_DIR", home.path().join("state"))
@@ -545,6 +547,16 @@ fn server_down_then_outbox_delivers_exactly_once() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Wait until the tail has printed the two old events, so the outage hits an open stream.
+    let (tx, lines) = std::sync::mpsc::channel();
+    let stdout = tail.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut out: Vec<String> = (0..2).map(|_| lines.recv_timeout(Duration::from_secs(10)).unwrap()).collect();
     server.stop();
 
     // Down: exit 6 and the message names the URL.
@@ -578,12 +590,17 @@ fn server_down_then_outbox_delivers_exactly_once() {
         assert!(Instant::now() < deadline, "the tail did not reconnect");
         std::thread::sleep(Duration::from_millis(50));
     };
-    let (mut out, mut err) = (String::new(), String::new());
-    tail.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let mut err = String::new();
     tail.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    out.extend(lines.iter());
     assert!(status.success(), "{err}");
     assert!(err.contains("reconnecting in") && err.contains("outbox: delivered reply"), "{err}");
-    let ev: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    // Resumed with Last-Event-ID: nothing replayed twice, then our reply.
+    let events: Vec<serde_json::Value> = out.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 3, "{out:?}");
+    let ids: Vec<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids repeat or go back: {ids:?}");
+    let ev = &events[2];
     assert_eq!((ev["kind"].as_str(), ev["ticket_id"].as_i64()), (Some("message.created"), Some(id)));
 
     // Delivered once; later commands do not send it again.
