@@ -77,11 +77,11 @@ pub struct ListArgs {
     /// A saved view, by id or name (see `desk views`).
     #[arg(long)]
     pub view: Option<String>,
-    /// Status(es), comma-separated: new, open, pending, on_hold, solved, closed.
-    #[arg(long, value_delimiter = ',')]
+    /// Status(es), comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = wire_values::<Status>(Status::ALL))]
     pub status: Vec<Status>,
-    /// Priority(ies), comma-separated: low, normal, high, urgent.
-    #[arg(long, value_delimiter = ',')]
+    /// Priority(ies), comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = wire_values::<Priority>(Priority::ALL))]
     pub priority: Vec<Priority>,
     /// me, none, or an agent id or email.
     #[arg(long)]
@@ -98,8 +98,8 @@ pub struct ListArgs {
     /// Only tickets with an SLA clock due within this many minutes (or overdue).
     #[arg(long, value_name = "MINUTES")]
     pub breaching_within: Option<i64>,
-    /// Order: sla (soonest due first), priority, updated, created.
-    #[arg(long)]
+    /// Order (sla: soonest due first).
+    #[arg(long, value_parser = wire_values::<SortKey>(SortKey::ALL))]
     pub sort: Option<SortKey>,
     /// How many tickets at most (one page unless --all).
     #[arg(long, default_value_t = DEFAULT_PAGE_SIZE)]
@@ -126,9 +126,9 @@ pub struct MessageArgs {
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct PatchArgs {
-    #[arg(long)]
+    #[arg(long, value_parser = wire_values::<Status>(Status::ALL))]
     pub status: Option<Status>,
-    #[arg(long)]
+    #[arg(long, value_parser = wire_values::<Priority>(Priority::ALL))]
     pub priority: Option<Priority>,
     /// me, none (unassign), or an agent id or email.
     #[arg(long)]
@@ -146,6 +146,26 @@ pub struct PatchArgs {
     /// Snooze until: 2h, 30m, tomorrow 9am, monday, RFC 3339; `none` wakes the ticket.
     #[arg(long, value_name = "WHEN")]
     pub snooze: Option<String>,
+}
+
+/// The wire name of a closed enum (`wire_enum!` gives each an inherent `as_str`).
+trait WireName: Copy {
+    fn wire(self) -> &'static str;
+}
+
+macro_rules! wire_name {
+    ($($t:ty),*) => {$(impl WireName for $t { fn wire(self) -> &'static str { self.as_str() } })*};
+}
+wire_name!(Status, Priority, SortKey);
+
+/// A parser that knows the wire names of an enum, so `--help` and the shell completions
+/// list them.
+fn wire_values<T>(all: &'static [T]) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: WireName + Send + Sync + std::str::FromStr<Err = String> + 'static,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(all.iter().map(|v| v.wire())).try_map(|s| s.parse::<T>())
 }
 
 /// `12` or `#12`.
