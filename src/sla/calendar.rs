@@ -58,18 +58,6 @@ pub(crate) fn timestamp(s: i64) -> Timestamp {
     Timestamp::from_second(s).unwrap_or(if s < 0 { Timestamp::MIN } else { Timestamp::MAX })
 }
 
-/// How one local day maps to instants: by one offset, or boundary by boundary on a
-/// transition day.
-#[derive(Clone, Copy)]
-enum DayMap {
-    /// The whole day uses this offset; `run` consecutive days from it do too.
-    Fixed {
-        offset: i64,
-        run: i64,
-    },
-    Transition,
-}
-
 impl Calendar {
     /// Builds a calendar. `intervals` are `(weekday, start, end)` with `weekday` 0 = Monday,
     /// times in seconds of the day, `end <= start` meaning the interval ends the next day;
@@ -144,40 +132,6 @@ impl Calendar {
         timestamp(self.add(secs(t), i64::from(n)))
     }
 
-    fn day_map(&self, d: i64) -> DayMap {
-        match self.zone.day_offset(d) {
-            Some((offset, run)) => DayMap::Fixed { offset, run },
-            None => DayMap::Transition,
-        }
-    }
-
-    fn is_holiday(&self, d: i64) -> bool {
-        !self.holidays.is_empty() && self.holidays.binary_search(&d).is_ok()
-    }
-
-    /// Days from `d` (inclusive) before the next holiday.
-    fn days_to_holiday(&self, d: i64) -> i64 {
-        let i = self.holidays.partition_point(|&h| h < d);
-        self.holidays.get(i).map_or(i64::MAX / 2, |h| h - d)
-    }
-
-    /// The instant of local time `l` (seconds since 1970-01-01 local) on a day mapped by `map`.
-    fn resolve(&self, map: DayMap, l: i64) -> i64 {
-        match map {
-            DayMap::Fixed { offset, .. } => l - offset,
-            DayMap::Transition => self.zone.resolve(l),
-        }
-    }
-
-    /// How many whole weeks from day `d` (mapped by `map`) are free of transitions and
-    /// holidays, at most `limit`.
-    fn skippable_weeks(&self, d: i64, map: DayMap, limit: i64) -> i64 {
-        match map {
-            DayMap::Fixed { run, .. } if limit > 0 => (run.min(self.days_to_holiday(d)) / 7).min(limit),
-            _ => 0,
-        }
-    }
-
     /// Business seconds in `[a, b)`, `a <= b`.
     pub(crate) fn between(&self, a: i64, b: i64) -> i64 {
         if a >= b {
@@ -186,34 +140,34 @@ impl Calendar {
         if self.always_open {
             return b - a;
         }
-        let mut d = self.zone.local(a).div_euclid(DAY);
+        let mut days = Days::new(self, self.zone.local(a).div_euclid(DAY));
         // Intervals of later days start at or after `b` (resolution is monotonic).
         let last = self.zone.local(b).div_euclid(DAY) + 1;
         let mut total = 0;
-        while d <= last {
-            let map = self.day_map(d);
-            if let DayMap::Fixed { offset, .. } = map {
-                let day_start = d * DAY - offset;
+        while days.d <= last {
+            let day = days.today();
+            if let Some(offset) = day.offset {
+                let day_start = days.d * DAY - offset;
                 if day_start >= a {
-                    let weeks = self.skippable_weeks(d, map, (b - day_start) / WEEK);
+                    let weeks = day.free_weeks.min((b - day_start) / WEEK);
                     if weeks > 0 {
                         total += weeks * self.week_secs;
-                        d += weeks * 7;
+                        days.advance(weeks * 7);
                         continue;
                     }
                 }
             }
-            if !self.is_holiday(d) {
-                for &(s, e) in &self.week[weekday(d)] {
-                    let start = self.resolve(map, d * DAY + s);
+            if !day.holiday {
+                for &(s, e) in &self.week[weekday(days.d)] {
+                    let start = day.resolve(&self.zone, days.d * DAY + s);
                     if start >= b {
                         return total;
                     }
-                    let end = self.resolve(map, d * DAY + e).min(b);
+                    let end = day.resolve(&self.zone, days.d * DAY + e).min(b);
                     total += (end - start.max(a)).max(0);
                 }
             }
-            d += 1;
+            days.advance(1);
         }
         total
     }
@@ -226,28 +180,28 @@ impl Calendar {
         if self.always_open {
             return t.saturating_add(n);
         }
-        let mut d = self.zone.local(t).div_euclid(DAY);
+        let mut days = Days::new(self, self.zone.local(t).div_euclid(DAY));
         let mut left = n;
         // The schedule has business time every week and holidays are finite, so this ends;
         // the bound only guards against a calendar that is closed for centuries.
-        let give_up = d + 366 * 400;
-        while d < give_up {
-            let map = self.day_map(d);
-            if let DayMap::Fixed { offset, .. } = map
-                && d * DAY - offset >= t
+        let give_up = days.d + 366 * 400;
+        while days.d < give_up {
+            let day = days.today();
+            if let Some(offset) = day.offset
+                && days.d * DAY - offset >= t
             {
                 // Skip whole weeks that cannot use up the budget (the last one is walked).
-                let weeks = self.skippable_weeks(d, map, (left - 1) / self.week_secs.max(1));
+                let weeks = day.free_weeks.min((left - 1) / self.week_secs.max(1));
                 if weeks > 0 {
                     left -= weeks * self.week_secs;
-                    d += weeks * 7;
+                    days.advance(weeks * 7);
                     continue;
                 }
             }
-            if !self.is_holiday(d) {
-                for &(s, e) in &self.week[weekday(d)] {
-                    let start = self.resolve(map, d * DAY + s).max(t);
-                    let end = self.resolve(map, d * DAY + e);
+            if !day.holiday {
+                for &(s, e) in &self.week[weekday(days.d)] {
+                    let start = day.resolve(&self.zone, days.d * DAY + s).max(t);
+                    let end = day.resolve(&self.zone, days.d * DAY + e);
                     if end <= start {
                         continue;
                     }
@@ -257,9 +211,79 @@ impl Calendar {
                     left -= end - start;
                 }
             }
-            d += 1;
+            days.advance(1);
         }
         i64::MAX / 2
+    }
+}
+
+/// What the walk needs to know about one local day.
+#[derive(Clone, Copy)]
+struct Day {
+    /// The offset of the whole day, or None on a transition day (resolve boundary by boundary).
+    offset: Option<i64>,
+    holiday: bool,
+    /// Whole weeks from this day with neither a transition nor a holiday.
+    free_weeks: i64,
+}
+
+impl Day {
+    /// The instant of local time `l` (seconds since 1970-01-01 local) on this day.
+    fn resolve(self, zone: &ZoneTable, l: i64) -> i64 {
+        match self.offset {
+            Some(offset) => l - offset,
+            None => zone.resolve(l),
+        }
+    }
+}
+
+/// A forward walk over local days that carries the zone period and the next holiday along,
+/// so consecutive days cost no lookups.
+struct Days<'c> {
+    cal: &'c Calendar,
+    d: i64,
+    /// The offset known to hold for every day before `offset_until`.
+    offset: Option<i64>,
+    offset_until: i64,
+    /// The first holiday on or after `d` (or far away).
+    next_holiday: i64,
+    holiday_ix: usize,
+}
+
+impl<'c> Days<'c> {
+    fn new(cal: &'c Calendar, d: i64) -> Self {
+        let holiday_ix = cal.holidays.partition_point(|&h| h < d);
+        let next_holiday = cal.holidays.get(holiday_ix).copied().unwrap_or(i64::MAX / 2);
+        Days { cal, d, offset: None, offset_until: d, next_holiday, holiday_ix }
+    }
+
+    fn advance(&mut self, n: i64) {
+        self.d += n;
+        while self.d > self.next_holiday {
+            self.holiday_ix += 1;
+            self.next_holiday = self.cal.holidays.get(self.holiday_ix).copied().unwrap_or(i64::MAX / 2);
+        }
+    }
+
+    fn today(&mut self) -> Day {
+        if self.d >= self.offset_until {
+            match self.cal.zone.day_offset(self.d) {
+                Some((offset, run)) => {
+                    self.offset = Some(offset);
+                    self.offset_until = self.d.saturating_add(run);
+                }
+                None => {
+                    self.offset = None;
+                    self.offset_until = self.d + 1;
+                }
+            }
+        }
+        let to_holiday = self.next_holiday - self.d;
+        let free_weeks = match self.offset {
+            Some(_) => (self.offset_until - self.d).min(to_holiday) / 7,
+            None => 0,
+        };
+        Day { offset: self.offset, holiday: to_holiday == 0, free_weeks }
     }
 }
 

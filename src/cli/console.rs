@@ -1,0 +1,157 @@
+//! `desk` with no subcommand: the console. Connects to the active profile's server, or opens
+//! the local workspace (the embedded server on a loopback port over SQLite in the data
+//! directory, seeded with the demo on first start) through the same `ApiClient`.
+
+use super::{CliError, ColorChoice, Exit, GlobalArgs};
+use crate::client::ApiClient;
+use crate::config::{Config, CredentialStore, Paths};
+use crate::tui::app::App;
+use crate::tui::keymap::Keymap;
+use crate::tui::runtime::Runtime;
+use crate::tui::theme::Theme;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+
+pub fn run(global: &GlobalArgs) -> Result<(), CliError> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(CliError::new(Exit::Usage, "the console needs a terminal")
+            .with_hint("run `desk --help` for the scripting commands (`desk tickets list`, ...)"));
+    }
+    let paths = Paths::from_env()?;
+    let config = Config::load(&paths)?;
+    let _log_guard = init_file_logging(&paths);
+    let store = CredentialStore::new(paths.credentials_file());
+    let env = |k: &str| std::env::var(k).ok();
+    let profile = config.resolve(&paths, global.profile.as_deref(), &env, &store)?;
+
+    let mut warnings = Vec::new();
+    let overrides: BTreeMap<String, Vec<String>> = config
+        .keys
+        .iter()
+        .map(|(action, binding)| (action.clone(), binding.keys().into_iter().map(str::to_owned).collect()))
+        .collect();
+    let (keymap, problems) = Keymap::with_overrides(&overrides, &paths.config_file().display().to_string());
+    warnings.extend(problems);
+    let theme = pick_theme(global, &config, &paths, &mut warnings);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(Exit::Error, format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let options = client_options(&config);
+        let (client, label, local) = match &profile.server {
+            Some(server) => {
+                let token = profile.token.as_ref().map(|t| t.expose().to_owned());
+                if token.is_none() {
+                    return Err(CliError::new(
+                        Exit::Auth,
+                        format!("not logged in to {server} (profile `{}`)", profile.name),
+                    )
+                    .with_hint(format!("run `desk login --server {server}`, or set DESK_TOKEN")));
+                }
+                (ApiClient::new(server, token, options)?, None, None)
+            }
+            None => {
+                let ws = local::open(&paths).await?;
+                let client = ApiClient::new(&ws.url, Some(ws.token.clone()), options)?;
+                (client, Some(ws.label.clone()), Some(ws))
+            }
+        };
+        let tz = jiff::tz::TimeZone::system();
+        let mut app = App::new(client.server_now(), tz, keymap);
+        app.workspace_label = label;
+        app.bell = config.notifications.bell;
+        let rt = Runtime {
+            client,
+            app,
+            theme,
+            data_dir: paths.data_dir.clone(),
+            state_dir: paths.state_dir.clone(),
+            cursor_file: Some(paths.events_cursor_file(&profile.name)),
+            warnings,
+        };
+        let result = rt.run().await.map_err(|e| CliError::new(Exit::Error, e));
+        if let Some(ws) = local {
+            ws.shutdown().await;
+        }
+        result
+    })
+}
+
+/// Timeouts and retries from `[network]`, as the other commands use them.
+fn client_options(config: &Config) -> crate::client::ClientOptions {
+    use std::time::Duration;
+    let n = &config.network;
+    crate::client::ClientOptions {
+        timeout: Duration::from_secs(n.timeout_secs),
+        connect_timeout: Duration::from_secs(n.connect_timeout_secs),
+        retry: crate::client::RetryPolicy {
+            max_retries: n.retries,
+            budget: Duration::from_secs(n.retry_budget_secs),
+            ..crate::client::RetryPolicy::default()
+        },
+        ..crate::client::ClientOptions::default()
+    }
+}
+
+/// `NO_COLOR` (or `--color never`) wins; then the config's `theme`; then dark. A theme that
+/// does not load falls back to dark with a warning naming the file.
+fn pick_theme(global: &GlobalArgs, config: &Config, paths: &Paths, warnings: &mut Vec<String>) -> Theme {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if global.color == ColorChoice::Never || (no_color && global.color != ColorChoice::Always) {
+        return Theme::monochrome();
+    }
+    let name = config.theme.clone().unwrap_or_else(|| "dark".into());
+    match Theme::load(&name, Some(&paths.config_dir)) {
+        Ok(t) => t,
+        Err(e) => {
+            warnings.push(format!("theme: {e}; using dark"));
+            Theme::dark()
+        }
+    }
+}
+
+/// The console owns the screen: logs go to `<state dir>/desk.log`, never to stderr.
+fn init_file_logging(paths: &Paths) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    std::fs::create_dir_all(&paths.state_dir).ok()?;
+    let file = paths.log_file();
+    let dir = file.parent()?.to_path_buf();
+    let name = file.file_name()?.to_owned();
+    let appender = tracing_appender::rolling::never(dir, name);
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = std::env::var("DESK_LOG").unwrap_or_else(|_| "desk=info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+mod local {
+    use super::*;
+
+    /// The embedded workspace: a server in this process on a loopback port.
+    pub struct Workspace {
+        pub url: String,
+        pub token: String,
+        pub label: String,
+    }
+
+    impl Workspace {
+        pub async fn shutdown(self) {}
+    }
+
+    pub async fn open(paths: &Paths) -> Result<Workspace, CliError> {
+        Err(CliError::new(
+            Exit::Auth,
+            format!(
+                "no server configured and the local workspace is not available in this build ({})",
+                paths.data_dir.display()
+            ),
+        )
+        .with_hint("run `desk login --server URL`, or set DESK_SERVER and DESK_TOKEN"))
+    }
+}
