@@ -31,7 +31,8 @@ fn queue_render(c: &mut Criterion) {
     for n in [100usize, 100_000] {
         let mut app = fixtures::app(n);
         app.size = (160, 45);
-        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 45)).expect("test backend");
+        let mut term =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 45)).expect("test backend");
         group.bench_with_input(BenchmarkId::from_parameter(n), &app, |b, app| {
             b.iter(|| {
                 term.draw(|f| desk::tui::view::draw(f, black_box(app), &theme)).expect("draw");

@@ -5,15 +5,15 @@
 
 pub mod auth;
 pub mod console;
+pub mod convert;
 pub mod crm;
 pub mod ctx;
-pub mod convert;
 pub mod exit;
 pub mod outbox;
 pub mod output;
+pub mod serve;
 pub mod tickets;
 pub mod views;
-pub mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
