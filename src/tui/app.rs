@@ -751,6 +751,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.views = views;
             if let Some(id) = current {
                 app.view_idx = app.views.iter().position(|v| v.id == id).unwrap_or(0);
+            } else {
+                // Start on the first view with work in it, not on an empty "My open".
+                app.view_idx = app.views.iter().position(|v| v.count.is_some_and(|c| c > 0)).unwrap_or(0);
             }
             if first { app.load_view() } else { vec![] }
         }
