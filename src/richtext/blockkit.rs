@@ -386,15 +386,58 @@ enum StyleF<'a> {
 #[derive(Debug, Default, Deserialize)]
 struct Flags {
     #[serde(default)]
-    bold: N,
+    bold: B,
     #[serde(default)]
-    italic: N,
+    italic: B,
     #[serde(default)]
-    strike: N,
+    strike: B,
     #[serde(default)]
-    code: N,
+    code: B,
     #[serde(default)]
-    underline: N,
+    underline: B,
+}
+
+/// A flag: `true`, or a non-zero number; anything else is off.
+#[derive(Debug, Default, Clone, Copy)]
+struct B(bool);
+
+struct BVisitor;
+
+impl<'de> Visitor<'de> for BVisitor {
+    type Value = B;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("anything")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<B, E> {
+        Ok(B(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<B, E> {
+        Ok(B(v != 0))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<B, E> {
+        Ok(B(v != 0))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<B, E> {
+        Ok(B(v != 0.0))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<B, E> {
+        Ok(B(false))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<B, E> {
+        Ok(B(false))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<B, D::Error> {
+        d.deserialize_any(self)
+    }
+    ignore_str!(B);
+    ignore_seq!(B);
+    ignore_map!(B);
+}
+
+impl<'de> Deserialize<'de> for B {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(BVisitor)
+    }
 }
 
 struct StyleVisitor<'a>(PhantomData<&'a ()>);
@@ -428,7 +471,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for StyleF<'a> {
 
 impl StyleF<'_> {
     fn marks(&self) -> Marks {
-        let on = |n: N| n.0.is_some_and(|v| v != 0.0);
+        let on = |b: B| b.0;
         match self {
             StyleF::Flags(f) => Marks {
                 bold: on(f.bold),
@@ -458,63 +501,194 @@ struct SlackFile<'a> {
 }
 
 /// Any element: rich text elements, text objects in `fields`, interactive elements, images,
-/// table cells, attachment fields.
-#[derive(Debug, Default, Deserialize)]
+/// table cells, attachment fields. Kept small (the common fields inline, the rare ones boxed)
+/// because a message holds many and each is moved a few times while parsing; read by hand so
+/// that a repeated key simply wins instead of failing the message.
+#[derive(Debug, Default)]
 struct El<'a> {
-    #[serde(rename = "type", borrow, default)]
     ty: S<'a>,
-    #[serde(borrow, default)]
     text: TextF<'a>,
-    #[serde(borrow, default)]
     style: StyleF<'a>,
-    #[serde(borrow, default)]
     elements: L<El<'a>>,
-    #[serde(borrow, default)]
     url: S<'a>,
-    #[serde(borrow, default)]
-    user_id: S<'a>,
-    #[serde(borrow, default)]
-    usergroup_id: S<'a>,
-    #[serde(borrow, default)]
-    channel_id: S<'a>,
-    #[serde(borrow, default)]
-    team_id: S<'a>,
-    #[serde(borrow, default)]
+    /// `user_id`, `usergroup_id`, `channel_id` or `team_id`: the element type says which.
+    id: S<'a>,
     name: S<'a>,
-    #[serde(borrow, default)]
+    more: Option<Box<ElMore<'a>>>,
+}
+
+#[derive(Debug, Default)]
+struct ElMore<'a> {
     unicode: S<'a>,
-    #[serde(default)]
     skin_tone: N,
-    #[serde(borrow, default)]
     range: S<'a>,
-    #[serde(default)]
     timestamp: N,
-    #[serde(borrow, default)]
     format: S<'a>,
-    #[serde(borrow, default)]
     fallback: S<'a>,
-    #[serde(borrow, default)]
     value: S<'a>,
-    #[serde(borrow, default)]
     title: TextF<'a>,
-    #[serde(default)]
     indent: N,
-    #[serde(default)]
     offset: N,
-    #[serde(default)]
     border: N,
-    #[serde(borrow, default)]
     image_url: S<'a>,
-    #[serde(borrow, default)]
     alt_text: S<'a>,
-    #[serde(borrow, default)]
     slack_file: O<SlackFile<'a>>,
-    #[serde(borrow, default)]
     placeholder: TextF<'a>,
-    #[serde(borrow, default)]
     initial_date: S<'a>,
-    #[serde(borrow, default)]
     initial_time: S<'a>,
+}
+
+static NO_MORE: ElMore<'static> = ElMore {
+    unicode: S(None),
+    skin_tone: N(None),
+    range: S(None),
+    timestamp: N(None),
+    format: S(None),
+    fallback: S(None),
+    value: S(None),
+    title: TextF::None,
+    indent: N(None),
+    offset: N(None),
+    border: N(None),
+    image_url: S(None),
+    alt_text: S(None),
+    slack_file: O(None),
+    placeholder: TextF::None,
+    initial_date: S(None),
+    initial_time: S(None),
+};
+
+impl<'a> El<'a> {
+    /// The rarely present fields (all absent when the element had none of them).
+    fn m(&self) -> &ElMore<'a> {
+        self.more.as_deref().unwrap_or(&NO_MORE)
+    }
+    fn more_mut(&mut self) -> &mut ElMore<'a> {
+        self.more.get_or_insert_with(Box::default)
+    }
+}
+
+/// The keys of [`El`] we read; everything else is skipped.
+enum ElKey {
+    Type,
+    Text,
+    Style,
+    Elements,
+    Url,
+    Id,
+    Name,
+    Unicode,
+    SkinTone,
+    Range,
+    Timestamp,
+    Format,
+    Fallback,
+    Value,
+    Title,
+    Indent,
+    Offset,
+    Border,
+    ImageUrl,
+    AltText,
+    SlackFile,
+    Placeholder,
+    InitialDate,
+    InitialTime,
+    Other,
+}
+
+struct ElKeyVisitor;
+
+impl<'de> Visitor<'de> for ElKeyVisitor {
+    type Value = ElKey;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<ElKey, E> {
+        Ok(match v {
+            "type" => ElKey::Type,
+            "text" => ElKey::Text,
+            "style" => ElKey::Style,
+            "elements" => ElKey::Elements,
+            "url" => ElKey::Url,
+            "user_id" | "usergroup_id" | "channel_id" | "team_id" => ElKey::Id,
+            "name" => ElKey::Name,
+            "unicode" => ElKey::Unicode,
+            "skin_tone" => ElKey::SkinTone,
+            "range" => ElKey::Range,
+            "timestamp" => ElKey::Timestamp,
+            "format" => ElKey::Format,
+            "fallback" => ElKey::Fallback,
+            "value" => ElKey::Value,
+            "title" => ElKey::Title,
+            "indent" => ElKey::Indent,
+            "offset" => ElKey::Offset,
+            "border" => ElKey::Border,
+            "image_url" => ElKey::ImageUrl,
+            "alt_text" => ElKey::AltText,
+            "slack_file" => ElKey::SlackFile,
+            "placeholder" => ElKey::Placeholder,
+            "initial_date" => ElKey::InitialDate,
+            "initial_time" => ElKey::InitialTime,
+            _ => ElKey::Other,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ElKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(ElKeyVisitor)
+    }
+}
+
+struct ElVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for ElVisitor<'a> {
+    type Value = El<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an element object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<El<'a>, A::Error> {
+        let mut el = El::default();
+        while let Some(key) = map.next_key::<ElKey>()? {
+            match key {
+                ElKey::Type => el.ty = map.next_value()?,
+                ElKey::Text => el.text = map.next_value()?,
+                ElKey::Style => el.style = map.next_value()?,
+                ElKey::Elements => el.elements = map.next_value()?,
+                ElKey::Url => el.url = map.next_value()?,
+                ElKey::Id => el.id = map.next_value()?,
+                ElKey::Name => el.name = map.next_value()?,
+                ElKey::Unicode => el.more_mut().unicode = map.next_value()?,
+                ElKey::SkinTone => el.more_mut().skin_tone = map.next_value()?,
+                ElKey::Range => el.more_mut().range = map.next_value()?,
+                ElKey::Timestamp => el.more_mut().timestamp = map.next_value()?,
+                ElKey::Format => el.more_mut().format = map.next_value()?,
+                ElKey::Fallback => el.more_mut().fallback = map.next_value()?,
+                ElKey::Value => el.more_mut().value = map.next_value()?,
+                ElKey::Title => el.more_mut().title = map.next_value()?,
+                ElKey::Indent => el.more_mut().indent = map.next_value()?,
+                ElKey::Offset => el.more_mut().offset = map.next_value()?,
+                ElKey::Border => el.more_mut().border = map.next_value()?,
+                ElKey::ImageUrl => el.more_mut().image_url = map.next_value()?,
+                ElKey::AltText => el.more_mut().alt_text = map.next_value()?,
+                ElKey::SlackFile => el.more_mut().slack_file = map.next_value()?,
+                ElKey::Placeholder => el.more_mut().placeholder = map.next_value()?,
+                ElKey::InitialDate => el.more_mut().initial_date = map.next_value()?,
+                ElKey::InitialTime => el.more_mut().initial_time = map.next_value()?,
+                ElKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(el)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for El<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ElVisitor(PhantomData))
+    }
 }
 
 /// A message, envelope, attachment or block: the shapes that can stand at the top level.
@@ -529,9 +703,9 @@ struct Msg<'a> {
     #[serde(borrow, default)]
     message: O<Box<Msg<'a>>>,
     #[serde(borrow, default)]
-    blocks: L<Msg<'a>>,
+    blocks: L<Box<Msg<'a>>>,
     #[serde(borrow, default)]
-    attachments: L<Msg<'a>>,
+    attachments: L<Box<Msg<'a>>>,
     #[serde(borrow, default)]
     text: TextF<'a>,
     #[serde(borrow, default)]
@@ -587,7 +761,9 @@ struct Msg<'a> {
 /// The top level: an object, an array, or something that is neither.
 enum Top<'a> {
     Obj(Box<Msg<'a>>),
-    Arr(Vec<Msg<'a>>),
+    // Boxed: a Msg is large, and the parser moves each item a few times before it lands.
+    #[allow(clippy::vec_box)]
+    Arr(Vec<Box<Msg<'a>>>),
     Other(&'static str),
 }
 
@@ -602,7 +778,7 @@ impl<'de: 'a, 'a> Visitor<'de> for TopVisitor<'a> {
         Msg::deserialize(MapAccessDeserializer::new(map)).map(|m| Top::Obj(Box::new(m)))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Top<'a>, A::Error> {
-        LVisitor(PhantomData).visit_seq(seq).map(|l: L<Msg<'a>>| Top::Arr(l.0))
+        LVisitor(PhantomData).visit_seq(seq).map(|l: L<Box<Msg<'a>>>| Top::Arr(l.0))
     }
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Top<'a>, E> {
         Ok(Top::Other("a string"))
@@ -754,10 +930,10 @@ impl Cx<'_> {
         }
         for f in &a.fields.0 {
             let mut inl = Vec::new();
-            if let Some(t) = f.title.text().filter(|t| !t.is_empty()) {
+            if let Some(t) = f.m().title.text().filter(|t| !t.is_empty()) {
                 inl.push(Inline::text(decode(t), Marks { bold: true, ..Marks::default() }));
             }
-            let value = f.value.get().or_else(|| f.text.text()).unwrap_or("");
+            let value = f.m().value.get().or_else(|| f.text.text()).unwrap_or("");
             if !value.is_empty() {
                 if !inl.is_empty() {
                     inl.push(Inline::HardBreak);
@@ -849,7 +1025,7 @@ impl Cx<'_> {
                 for el in &b.elements.0 {
                     let mut part = Vec::new();
                     if el.ty.get() == Some("image") {
-                        if let Some(alt) = el.alt_text.nonempty() {
+                        if let Some(alt) = el.m().alt_text.nonempty() {
                             part.push(Inline::plain(alt));
                         }
                     } else {
@@ -946,7 +1122,7 @@ impl Cx<'_> {
 
     fn accessory(&mut self, el: &El<'_>) {
         if el.ty.get() == Some("image") {
-            self.image(el.image_url.get(), &el.slack_file, el.alt_text.get(), None);
+            self.image(el.m().image_url.get(), &el.m().slack_file, el.m().alt_text.get(), None);
         } else if let Some(inl) = self.summary(el) {
             self.out.push(Block::Paragraph(inl));
         }
@@ -956,12 +1132,12 @@ impl Cx<'_> {
     fn summary(&self, el: &El<'_>) -> Option<Vec<Inline>> {
         let ty = el.ty.get().unwrap_or("");
         let label = el.text.text().filter(|t| !t.is_empty());
-        let placeholder = el.placeholder.text().filter(|t| !t.is_empty());
+        let placeholder = el.m().placeholder.text().filter(|t| !t.is_empty());
         let text = match ty {
             "button" | "workflow_button" => format!("[{}]", label.unwrap_or("button")),
             t if t.ends_with("_select") => format!("[{} ▾]", placeholder.unwrap_or("Select")),
-            "datepicker" => format!("[{}]", el.initial_date.nonempty().or(placeholder).unwrap_or("date")),
-            "timepicker" => format!("[{}]", el.initial_time.nonempty().or(placeholder).unwrap_or("time")),
+            "datepicker" => format!("[{}]", el.m().initial_date.nonempty().or(placeholder).unwrap_or("date")),
+            "timepicker" => format!("[{}]", el.m().initial_time.nonempty().or(placeholder).unwrap_or("time")),
             "datetimepicker" => "[date and time]".to_string(),
             "plain_text_input" | "email_text_input" | "url_text_input" | "number_input"
             | "rich_text_input" => {
@@ -1114,27 +1290,27 @@ impl Cx<'_> {
                 };
                 push_lines(text, &marks, out);
             }
-            "user" => out.push(self.mention(MentionKind::User, el.user_id.get())),
-            "usergroup" => out.push(self.mention(MentionKind::Usergroup, el.usergroup_id.get())),
-            "channel" => out.push(self.mention(MentionKind::Channel, el.channel_id.get())),
-            "team" => out.push(self.mention(MentionKind::Team, el.team_id.get())),
+            "user" => out.push(self.mention(MentionKind::User, el.id.get())),
+            "usergroup" => out.push(self.mention(MentionKind::Usergroup, el.id.get())),
+            "channel" => out.push(self.mention(MentionKind::Channel, el.id.get())),
+            "team" => out.push(self.mention(MentionKind::Team, el.id.get())),
             "broadcast" => {
-                let range = el.range.nonempty().unwrap_or("here");
+                let range = el.m().range.nonempty().unwrap_or("here");
                 out.push(Inline::Mention(Mention::new(MentionKind::Broadcast, range, None)));
             }
             "emoji" => {
                 let name = el.name.get().unwrap_or("");
-                let tone = el.skin_tone.0.map(|_| el.skin_tone.count() as u32);
-                let text = emoji::render(name, el.unicode.get(), tone);
+                let tone = el.m().skin_tone.0.map(|_| el.m().skin_tone.count() as u32);
+                let text = emoji::render(name, el.m().unicode.get(), tone);
                 out.push(Inline::text(text, el.style.marks()));
             }
             "date" => {
-                let text = date::render(el.timestamp.0, el.format.get(), el.fallback.get());
+                let text = date::render(el.m().timestamp.0, el.m().format.get(), el.m().fallback.get());
                 let marks = Marks { link: el.url.nonempty().map(str::to_string), ..el.style.marks() };
                 out.push(Inline::text(text, marks));
             }
             "color" => {
-                if let Some(v) = el.value.nonempty() {
+                if let Some(v) = el.m().value.nonempty() {
                     out.push(Inline::text(v, el.style.marks()));
                 }
             }
@@ -1239,9 +1415,9 @@ impl ListFold {
         if items.is_empty() {
             return;
         }
-        let indent = el.indent.count().min(MAX_LIST_INDENT);
+        let indent = el.m().indent.count().min(MAX_LIST_INDENT);
         let ordered = el.style.name() == Some("ordered");
-        let border = el.border.count() > 0;
+        let border = el.m().border.count() > 0;
         while let Some(top) = self.stack.last_mut()
             && top.indent > indent
         {
@@ -1264,7 +1440,7 @@ impl ListFold {
             }
             self.close_one(out);
         }
-        let start = el.offset.count() as u64 + 1;
+        let start = el.m().offset.count() as u64 + 1;
         self.stack.push(OpenList { indent, ordered, border, start, items });
     }
 

@@ -299,31 +299,43 @@ fn flatten_into(block: Block, out: &mut Vec<Block>) {
 }
 
 /// Drops empty text, applies the mark exclusion rule and merges neighbours with equal marks.
+/// Works in place: this runs on every paragraph of every converted message.
 pub(crate) fn normalize_inlines(inlines: &mut Vec<Inline>) {
-    let mut out: Vec<Inline> = Vec::with_capacity(inlines.len());
-    for inline in inlines.drain(..) {
-        match inline {
-            Inline::Text { text, marks } => {
-                if text.is_empty() {
-                    continue;
-                }
-                let marks = marks.normalized();
-                if let Some(Inline::Text { text: prev, marks: pm }) = out.last_mut()
-                    && *pm == marks
-                {
-                    prev.push_str(&text);
-                    continue;
-                }
-                out.push(Inline::Text { text, marks });
+    let mut w = 0;
+    for r in 0..inlines.len() {
+        if let Inline::Text { text, marks } = &mut inlines[r] {
+            if text.is_empty() {
+                continue;
             }
-            other => out.push(other),
+            if marks.code
+                && (marks.link.is_some() || marks.bold || marks.italic || marks.strike || marks.underline)
+            {
+                *marks = std::mem::take(marks).normalized();
+            }
         }
+        if w > 0
+            && let (Inline::Text { text: prev, marks: pm }, Inline::Text { text, marks }) =
+                pair_mut(inlines, w - 1, r)
+            && pm == marks
+        {
+            let t = std::mem::take(text);
+            prev.push_str(&t);
+            continue;
+        }
+        inlines.swap(w, r);
+        w += 1;
     }
+    inlines.truncate(w);
     // A trailing hard break shows nothing and cannot be written in Markdown.
-    while matches!(out.last(), Some(Inline::HardBreak)) {
-        out.pop();
+    while matches!(inlines.last(), Some(Inline::HardBreak)) {
+        inlines.pop();
     }
-    *inlines = out;
+}
+
+/// Two distinct elements of a slice, mutably (`a < b`).
+fn pair_mut(v: &mut [Inline], a: usize, b: usize) -> (&mut Inline, &mut Inline) {
+    let (left, right) = v.split_at_mut(b);
+    (&mut left[a], &mut right[0])
 }
 
 // ---------------------------------------------------------------------------------------------

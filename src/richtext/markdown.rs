@@ -599,14 +599,14 @@ enum Ctx {
 
 /// A mark a delimiter can open and close.
 #[derive(Clone, PartialEq)]
-enum M {
+enum M<'a> {
     Bold,
     Italic,
     Strike,
-    Link(String),
+    Link(&'a str),
 }
 
-impl M {
+impl M<'_> {
     fn open(&self) -> &'static str {
         match self {
             M::Bold => "**",
@@ -643,31 +643,53 @@ impl M {
     }
 }
 
-fn marks_of(inline: &Inline) -> Vec<M> {
-    let mut v = Vec::new();
-    if let Inline::Text { marks, .. } = inline {
-        if let Some(l) = &marks.link {
-            v.push(M::Link(l.clone()));
-        }
-        if marks.bold {
-            v.push(M::Bold);
-        }
-        if marks.italic {
-            v.push(M::Italic);
-        }
-        if marks.strike {
-            v.push(M::Strike);
+/// The delimiter marks of one inline node (no allocation per node).
+#[derive(Clone, Copy, Default)]
+struct Ms<'a> {
+    link: Option<&'a str>,
+    bold: bool,
+    italic: bool,
+    strike: bool,
+}
+
+impl<'a> Ms<'a> {
+    fn of(inline: &'a Inline) -> Ms<'a> {
+        match inline {
+            Inline::Text { marks, .. } => Ms {
+                link: marks.link.as_deref(),
+                bold: marks.bold,
+                italic: marks.italic,
+                strike: marks.strike,
+            },
+            _ => Ms::default(),
         }
     }
-    v
+    fn contains(&self, m: &M<'_>) -> bool {
+        match m {
+            M::Bold => self.bold,
+            M::Italic => self.italic,
+            M::Strike => self.strike,
+            M::Link(l) => self.link == Some(*l),
+        }
+    }
+    fn iter(self) -> impl Iterator<Item = M<'a>> {
+        [
+            self.link.map(M::Link),
+            self.bold.then_some(M::Bold),
+            self.italic.then_some(M::Italic),
+            self.strike.then_some(M::Strike),
+        ]
+        .into_iter()
+        .flatten()
+    }
 }
 
 /// Writes inline content with marks. See the module comment for the rules.
 fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
-    let sets: Vec<Vec<M>> = inl.iter().map(marks_of).collect();
+    let sets: Vec<Ms<'_>> = inl.iter().map(Ms::of).collect();
     // How many nodes from i on carry mark m (for ordering the openers).
     let run = |i: usize, m: &M| sets[i..].iter().take_while(|s| s.contains(m)).count();
-    let mut open: Vec<M> = Vec::new();
+    let mut open: Vec<M<'_>> = Vec::new();
     let mut delims: Vec<&'static str> = Vec::new();
     // Where the last closing delimiter ended, to spot a closer directly before an opener.
     let mut closed_end = usize::MAX;
@@ -720,7 +742,7 @@ fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
                 if line_start {
                     text = text.trim_start_matches([' ', '\t']);
                 }
-                let mut to_open: Vec<M> = want.iter().filter(|m| !open.contains(m)).cloned().collect();
+                let mut to_open: Vec<M<'_>> = want.iter().filter(|m| !open.contains(m)).collect();
                 let opens_delim = to_open.iter().any(M::is_delim);
                 let closes_delim = open
                     .iter()
@@ -848,6 +870,16 @@ fn write_code(out: &mut String, text: &str, ctx: Ctx) {
 
 /// Escapes text so it reads back as the same text.
 fn escape_into(out: &mut String, text: &str, line_start: bool, ctx: Ctx) {
+    // Fast path: nothing that could be markup away from the start of a line.
+    let special = |b: u8| {
+        matches!(b, b'\\' | b'`' | b'*' | b'[' | b']' | b'<' | b'~' | b'_' | b'&')
+            || (b == b'|' && ctx == Ctx::Table)
+            || (b == b'#' && ctx == Ctx::Heading)
+    };
+    if !line_start && !text.bytes().any(special) {
+        out.push_str(text);
+        return;
+    }
     let chars: Vec<char> = text.chars().collect();
     let mut at_start = line_start;
     for (i, &c) in chars.iter().enumerate() {
