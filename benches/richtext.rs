@@ -131,6 +131,30 @@ fn bench_cpu(c: &mut Criterion<CpuTime>) {
             black_box(out)
         })
     });
+    // The parts, for finding where the time goes, and a reference point for the machine.
+    group.bench_function("blockkit_to_tiptap", |b| {
+        b.iter(|| {
+            for json in &corpus {
+                black_box(richtext::from_blockkit(black_box(json), &resolver).expect("corpus converts"));
+            }
+        })
+    });
+    let docs: Vec<_> =
+        corpus.iter().map(|j| richtext::from_blockkit(j, &resolver).expect("converts")).collect();
+    group.bench_function("tiptap_to_markdown", |b| {
+        b.iter(|| {
+            for doc in &docs {
+                black_box(richtext::to_markdown(black_box(doc)));
+            }
+        })
+    });
+    group.bench_function("reference_serde_json_value_parse", |b| {
+        b.iter(|| {
+            for json in &corpus {
+                black_box(serde_json::from_str::<serde_json::Value>(black_box(json)).expect("JSON"));
+            }
+        })
+    });
     group.finish();
 }
 

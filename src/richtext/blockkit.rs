@@ -692,70 +692,221 @@ impl<'de: 'a, 'a> Deserialize<'de> for El<'a> {
 }
 
 /// A message, envelope, attachment or block: the shapes that can stand at the top level.
-#[derive(Debug, Default, Deserialize)]
+/// Like [`El`], the common fields inline and the rare ones boxed, read by hand.
+#[derive(Debug, Default)]
 struct Msg<'a> {
-    #[serde(rename = "type", borrow, default)]
     ty: S<'a>,
-    #[serde(borrow, default)]
-    event: O<Box<Msg<'a>>>,
-    #[serde(borrow, default)]
-    payload: O<Box<Msg<'a>>>,
-    #[serde(borrow, default)]
-    message: O<Box<Msg<'a>>>,
-    #[serde(borrow, default)]
-    blocks: L<Box<Msg<'a>>>,
-    #[serde(borrow, default)]
-    attachments: L<Box<Msg<'a>>>,
-    #[serde(borrow, default)]
     text: TextF<'a>,
-    #[serde(borrow, default)]
-    fields: L<El<'a>>,
-    #[serde(borrow, default)]
-    accessory: O<Box<El<'a>>>,
-    #[serde(borrow, default)]
+    blocks: L<Box<Msg<'a>>>,
+    attachments: L<Box<Msg<'a>>>,
     elements: L<El<'a>>,
-    #[serde(borrow, default)]
+    fields: L<El<'a>>,
+    accessory: O<Box<El<'a>>>,
+    event: O<Box<Msg<'a>>>,
+    payload: O<Box<Msg<'a>>>,
+    message: O<Box<Msg<'a>>>,
+    more: Option<Box<MsgMore<'a>>>,
+}
+
+#[derive(Debug, Default)]
+struct MsgMore<'a> {
     image_url: S<'a>,
-    #[serde(borrow, default)]
     alt_text: S<'a>,
-    #[serde(borrow, default)]
     title: TextF<'a>,
-    #[serde(borrow, default)]
     title_url: S<'a>,
-    #[serde(borrow, default)]
     title_link: S<'a>,
-    #[serde(borrow, default)]
     slack_file: O<SlackFile<'a>>,
-    #[serde(borrow, default)]
     rows: Rows<'a>,
-    #[serde(borrow, default)]
     label: TextF<'a>,
-    #[serde(borrow, default)]
     element: O<Box<El<'a>>>,
-    #[serde(borrow, default)]
     video_url: S<'a>,
-    #[serde(borrow, default)]
     description: TextF<'a>,
-    #[serde(borrow, default)]
     author_name: S<'a>,
-    #[serde(borrow, default)]
     author_link: S<'a>,
-    #[serde(borrow, default)]
     external_id: S<'a>,
-    #[serde(borrow, default)]
     file_id: S<'a>,
-    #[serde(borrow, default)]
     fallback: S<'a>,
-    #[serde(borrow, default)]
     color: S<'a>,
-    #[serde(borrow, default)]
     pretext: S<'a>,
-    #[serde(borrow, default)]
     footer: S<'a>,
-    #[serde(default)]
     ts: N,
-    #[serde(borrow, default)]
     envelope_id: S<'a>,
+}
+
+static NO_MSG_MORE: MsgMore<'static> = MsgMore {
+    image_url: S(None),
+    alt_text: S(None),
+    title: TextF::None,
+    title_url: S(None),
+    title_link: S(None),
+    slack_file: O(None),
+    rows: Rows(Vec::new()),
+    label: TextF::None,
+    element: O(None),
+    video_url: S(None),
+    description: TextF::None,
+    author_name: S(None),
+    author_link: S(None),
+    external_id: S(None),
+    file_id: S(None),
+    fallback: S(None),
+    color: S(None),
+    pretext: S(None),
+    footer: S(None),
+    ts: N(None),
+    envelope_id: S(None),
+};
+
+impl<'a> Msg<'a> {
+    fn m(&self) -> &MsgMore<'a> {
+        self.more.as_deref().unwrap_or(&NO_MSG_MORE)
+    }
+    fn more_mut(&mut self) -> &mut MsgMore<'a> {
+        self.more.get_or_insert_with(Box::default)
+    }
+}
+
+enum MsgKey {
+    Ty,
+    Text,
+    Blocks,
+    Attachments,
+    Elements,
+    Fields,
+    Accessory,
+    Event,
+    Payload,
+    Message,
+    ImageUrl,
+    AltText,
+    Title,
+    TitleUrl,
+    TitleLink,
+    SlackFile,
+    Rows,
+    Label,
+    Element,
+    VideoUrl,
+    Description,
+    AuthorName,
+    AuthorLink,
+    ExternalId,
+    FileId,
+    Fallback,
+    Color,
+    Pretext,
+    Footer,
+    Ts,
+    EnvelopeId,
+    Other,
+}
+
+struct MsgKeyVisitor;
+
+impl<'de> Visitor<'de> for MsgKeyVisitor {
+    type Value = MsgKey;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<MsgKey, E> {
+        Ok(match v {
+            "type" => MsgKey::Ty,
+            "text" => MsgKey::Text,
+            "blocks" => MsgKey::Blocks,
+            "attachments" => MsgKey::Attachments,
+            "elements" => MsgKey::Elements,
+            "fields" => MsgKey::Fields,
+            "accessory" => MsgKey::Accessory,
+            "event" => MsgKey::Event,
+            "payload" => MsgKey::Payload,
+            "message" => MsgKey::Message,
+            "image_url" => MsgKey::ImageUrl,
+            "alt_text" => MsgKey::AltText,
+            "title" => MsgKey::Title,
+            "title_url" => MsgKey::TitleUrl,
+            "title_link" => MsgKey::TitleLink,
+            "slack_file" => MsgKey::SlackFile,
+            "rows" => MsgKey::Rows,
+            "label" => MsgKey::Label,
+            "element" => MsgKey::Element,
+            "video_url" => MsgKey::VideoUrl,
+            "description" => MsgKey::Description,
+            "author_name" => MsgKey::AuthorName,
+            "author_link" => MsgKey::AuthorLink,
+            "external_id" => MsgKey::ExternalId,
+            "file_id" => MsgKey::FileId,
+            "fallback" => MsgKey::Fallback,
+            "color" => MsgKey::Color,
+            "pretext" => MsgKey::Pretext,
+            "footer" => MsgKey::Footer,
+            "ts" => MsgKey::Ts,
+            "envelope_id" => MsgKey::EnvelopeId,
+            _ => MsgKey::Other,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for MsgKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(MsgKeyVisitor)
+    }
+}
+
+struct MsgVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for MsgVisitor<'a> {
+    type Value = Msg<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Block Kit object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Msg<'a>, A::Error> {
+        let mut msg = Msg::default();
+        while let Some(key) = map.next_key::<MsgKey>()? {
+            match key {
+                MsgKey::Ty => msg.ty = map.next_value()?,
+                MsgKey::Text => msg.text = map.next_value()?,
+                MsgKey::Blocks => msg.blocks = map.next_value()?,
+                MsgKey::Attachments => msg.attachments = map.next_value()?,
+                MsgKey::Elements => msg.elements = map.next_value()?,
+                MsgKey::Fields => msg.fields = map.next_value()?,
+                MsgKey::Accessory => msg.accessory = map.next_value()?,
+                MsgKey::Event => msg.event = map.next_value()?,
+                MsgKey::Payload => msg.payload = map.next_value()?,
+                MsgKey::Message => msg.message = map.next_value()?,
+                MsgKey::ImageUrl => msg.more_mut().image_url = map.next_value()?,
+                MsgKey::AltText => msg.more_mut().alt_text = map.next_value()?,
+                MsgKey::Title => msg.more_mut().title = map.next_value()?,
+                MsgKey::TitleUrl => msg.more_mut().title_url = map.next_value()?,
+                MsgKey::TitleLink => msg.more_mut().title_link = map.next_value()?,
+                MsgKey::SlackFile => msg.more_mut().slack_file = map.next_value()?,
+                MsgKey::Rows => msg.more_mut().rows = map.next_value()?,
+                MsgKey::Label => msg.more_mut().label = map.next_value()?,
+                MsgKey::Element => msg.more_mut().element = map.next_value()?,
+                MsgKey::VideoUrl => msg.more_mut().video_url = map.next_value()?,
+                MsgKey::Description => msg.more_mut().description = map.next_value()?,
+                MsgKey::AuthorName => msg.more_mut().author_name = map.next_value()?,
+                MsgKey::AuthorLink => msg.more_mut().author_link = map.next_value()?,
+                MsgKey::ExternalId => msg.more_mut().external_id = map.next_value()?,
+                MsgKey::FileId => msg.more_mut().file_id = map.next_value()?,
+                MsgKey::Fallback => msg.more_mut().fallback = map.next_value()?,
+                MsgKey::Color => msg.more_mut().color = map.next_value()?,
+                MsgKey::Pretext => msg.more_mut().pretext = map.next_value()?,
+                MsgKey::Footer => msg.more_mut().footer = map.next_value()?,
+                MsgKey::Ts => msg.more_mut().ts = map.next_value()?,
+                MsgKey::EnvelopeId => msg.more_mut().envelope_id = map.next_value()?,
+                MsgKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(msg)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Msg<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(MsgVisitor(PhantomData))
+    }
 }
 
 /// The top level: an object, an array, or something that is neither.
@@ -839,14 +990,14 @@ fn convert_top(top: &Top<'_>, resolver: &dyn EntityResolver) -> Result<Doc, Conv
 }
 
 fn is_attachment(m: &Msg<'_>) -> bool {
-    m.fallback.get().is_some()
-        || m.pretext.get().is_some()
+    m.m().fallback.get().is_some()
+        || m.m().pretext.get().is_some()
         || !m.fields.0.is_empty()
-        || m.color.get().is_some()
-        || m.title_link.get().is_some()
-        || m.author_name.get().is_some()
-        || m.footer.get().is_some()
-        || (m.ty.get().is_none() && (m.title.text().is_some() || m.image_url.get().is_some()))
+        || m.m().color.get().is_some()
+        || m.m().title_link.get().is_some()
+        || m.m().author_name.get().is_some()
+        || m.m().footer.get().is_some()
+        || (m.ty.get().is_none() && (m.m().title.text().is_some() || m.m().image_url.get().is_some()))
 }
 
 struct Cx<'r> {
@@ -863,7 +1014,7 @@ impl Cx<'_> {
         if let Some(payload) = &m.payload.0 {
             return self.any(payload);
         }
-        if m.envelope_id.get().is_some() {
+        if m.m().envelope_id.get().is_some() {
             return true; // a Socket Mode envelope without a payload (e.g. a hello): nothing to show
         }
         let ty = m.ty.get();
@@ -912,16 +1063,16 @@ impl Cx<'_> {
     /// Legacy attachment: pretext above, the body in a quote (Slack draws a coloured bar; the
     /// colour itself is dropped because colours only come from our theme).
     fn attachment(&mut self, a: &Msg<'_>) {
-        if let Some(pre) = a.pretext.nonempty() {
+        if let Some(pre) = a.m().pretext.nonempty() {
             mrkdwn::parse_blocks(pre, self.resolver, &mut self.out);
         }
         let outer = std::mem::take(&mut self.out);
-        if let Some(author) = a.author_name.nonempty() {
-            let marks = Marks { link: a.author_link.nonempty().map(str::to_string), ..Marks::default() };
+        if let Some(author) = a.m().author_name.nonempty() {
+            let marks = Marks { link: a.m().author_link.nonempty().map(str::to_string), ..Marks::default() };
             self.out.push(Block::Paragraph(vec![Inline::text(decode(author), marks)]));
         }
-        if let Some(title) = a.title.text().filter(|t| !t.is_empty()) {
-            let link = a.title_link.nonempty().map(str::to_string);
+        if let Some(title) = a.m().title.text().filter(|t| !t.is_empty()) {
+            let link = a.m().title_link.nonempty().map(str::to_string);
             let marks = Marks { bold: true, link, ..Marks::default() };
             self.out.push(Block::Paragraph(vec![Inline::text(decode(title), marks)]));
         }
@@ -947,14 +1098,14 @@ impl Cx<'_> {
         for b in &a.blocks.0 {
             self.block(b);
         }
-        if let Some(url) = a.image_url.nonempty() {
+        if let Some(url) = a.m().image_url.nonempty() {
             self.out.push(Block::Image { src: url.to_string(), alt: None, title: None });
         }
         let mut footer = Vec::new();
-        if let Some(f) = a.footer.nonempty() {
+        if let Some(f) = a.m().footer.nonempty() {
             mrkdwn::parse_inline(f, &Marks::default(), self.resolver, &mut footer);
         }
-        if let Some(ts) = a.ts.0 {
+        if let Some(ts) = a.m().ts.0 {
             if !footer.is_empty() {
                 footer.push(Inline::plain(" · "));
             }
@@ -964,7 +1115,7 @@ impl Cx<'_> {
             self.out.push(Block::Paragraph(footer));
         }
         if self.out.is_empty()
-            && let Some(fb) = a.fallback.nonempty()
+            && let Some(fb) = a.m().fallback.nonempty()
         {
             self.out.push(Block::Paragraph(plain_inlines(fb)));
         }
@@ -1042,27 +1193,29 @@ impl Cx<'_> {
                     self.out.push(Block::Paragraph(inl));
                 }
             }
-            "image" => self.image(b.image_url.get(), &b.slack_file, b.alt_text.get(), b.title.text()),
+            "image" => {
+                self.image(b.m().image_url.get(), &b.m().slack_file, b.m().alt_text.get(), b.m().title.text())
+            }
             "rich_text" => self.rich_text(&b.elements.0),
             "markdown" => {
                 if let Some(t) = b.text.text() {
                     self.out.extend(markdown::parse_blocks(t));
                 }
             }
-            "table" => self.table(&b.rows.0),
+            "table" => self.table(&b.m().rows.0),
             "video" => {
-                let title = b.title.text().filter(|t| !t.is_empty()).unwrap_or("Video");
-                let href = b.title_url.nonempty().or(b.video_url.nonempty()).map(str::to_string);
+                let title = b.m().title.text().filter(|t| !t.is_empty()).unwrap_or("Video");
+                let href = b.m().title_url.nonempty().or(b.m().video_url.nonempty()).map(str::to_string);
                 let mut inl =
                     vec![Inline::plain("▶ "), Inline::text(title, Marks { link: href, ..Marks::default() })];
-                if let Some(d) = b.description.text().filter(|d| !d.is_empty()) {
+                if let Some(d) = b.m().description.text().filter(|d| !d.is_empty()) {
                     inl.push(Inline::HardBreak);
                     inl.extend(plain_inlines(d));
                 }
                 self.out.push(Block::Paragraph(inl));
             }
             "file" => {
-                let id = b.external_id.nonempty().or(b.file_id.nonempty()).unwrap_or("");
+                let id = b.m().external_id.nonempty().or(b.m().file_id.nonempty()).unwrap_or("");
                 let text = if id.is_empty() { "[file]".to_string() } else { format!("[file {id}]") };
                 self.out.push(Block::Paragraph(vec![Inline::plain(text)]));
             }
@@ -1082,8 +1235,8 @@ impl Cx<'_> {
             }
             "input" => {
                 let mut inl = Vec::new();
-                self.text_inline(&b.label, &mut inl);
-                if let Some(el) = &b.element.0
+                self.text_inline(&b.m().label, &mut inl);
+                if let Some(el) = &b.m().element.0
                     && let Some(mut s) = self.summary(el)
                 {
                     if !inl.is_empty() {

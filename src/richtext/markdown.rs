@@ -566,6 +566,14 @@ fn longest_run(s: &str, ch: char) -> usize {
 }
 
 fn write_dest(out: &mut String, dest: &str) {
+    if !dest.is_empty()
+        && dest
+            .bytes()
+            .all(|b| b > b' ' && b != 0x7f && !matches!(b, b'(' | b')' | b'<' | b'>' | b'\\' | b'&'))
+    {
+        out.push_str(dest);
+        return;
+    }
     let angle =
         dest.is_empty() || dest.chars().any(|c| c.is_whitespace() || c.is_control() || "()<>".contains(c));
     if angle {
@@ -870,40 +878,46 @@ fn write_code(out: &mut String, text: &str, ctx: Ctx) {
 
 /// Escapes text so it reads back as the same text.
 fn escape_into(out: &mut String, text: &str, line_start: bool, ctx: Ctx) {
-    // Fast path: nothing that could be markup away from the start of a line.
-    let special = |b: u8| {
-        matches!(b, b'\\' | b'`' | b'*' | b'[' | b']' | b'<' | b'~' | b'_' | b'&')
-            || (b == b'|' && ctx == Ctx::Table)
-            || (b == b'#' && ctx == Ctx::Heading)
-    };
-    if !line_start && !text.bytes().any(special) {
-        out.push_str(text);
-        return;
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    if line_start && let Some(&first) = bytes.first() {
+        // Block starters only count at the start of a line: `#`, `>`, `-`, `+`, `=` (setext),
+        // and `12.` / `3)` (ordered lists).
+        let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+        if matches!(first, b'#' | b'>' | b'-' | b'+' | b'=') {
+            out.push('\\');
+            out.push(first as char);
+            from = 1;
+        } else if (1..=9).contains(&digits) && matches!(bytes.get(digits), Some(b'.' | b')')) {
+            out.push_str(&text[..digits]);
+            out.push('\\');
+            out.push(bytes[digits] as char);
+            from = digits + 1;
+        }
     }
-    let chars: Vec<char> = text.chars().collect();
-    let mut at_start = line_start;
-    for (i, &c) in chars.iter().enumerate() {
-        let prev = if i == 0 { None } else { Some(chars[i - 1]) };
-        let next = chars.get(i + 1).copied();
-        let esc = match c {
-            '\\' | '`' | '*' | '[' | ']' | '<' | '~' => true,
-            '_' => !(prev.is_some_and(char::is_alphanumeric) && next.is_some_and(char::is_alphanumeric)),
-            '&' => next.is_some_and(|n| n.is_ascii_alphanumeric() || n == '#'),
-            '|' => ctx == Ctx::Table,
-            '#' => at_start || ctx == Ctx::Heading,
-            '>' | '-' | '+' | '=' => at_start,
-            '.' | ')' => {
-                // `12.` or `3)` at the start of a line would begin an ordered list.
-                line_start && i > 0 && i <= 9 && chars[..i].iter().all(char::is_ascii_digit)
+    // Every character that needs care is ASCII, so scanning bytes is safe; runs without one
+    // are copied whole.
+    let mut run = from;
+    for i in from..bytes.len() {
+        let esc = match bytes[i] {
+            b'\\' | b'`' | b'*' | b'[' | b']' | b'<' | b'~' => true,
+            b'_' => {
+                let prev = text[..i].chars().next_back();
+                let next = text[i + 1..].chars().next();
+                !(prev.is_some_and(char::is_alphanumeric) && next.is_some_and(char::is_alphanumeric))
             }
+            b'&' => bytes.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'#'),
+            b'|' => ctx == Ctx::Table,
+            b'#' => ctx == Ctx::Heading,
             _ => false,
         };
         if esc {
+            out.push_str(&text[run..i]);
             out.push('\\');
+            run = i;
         }
-        out.push(c);
-        at_start = false;
     }
+    out.push_str(&text[run..]);
 }
 
 #[cfg(test)]

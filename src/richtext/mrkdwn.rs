@@ -178,6 +178,11 @@ impl Inline_<'_> {
         let mut lit = 0;
         // For each delimiter, the end of the line on which a search for its closer failed.
         let mut failed: [usize; 6] = [0; 6];
+        // End of the current line, found once per line rather than once per delimiter.
+        let mut eol = 0usize;
+        if !bytes.is_empty() {
+            eol = s.find('\n').unwrap_or(s.len());
+        }
         while i < bytes.len() {
             let b = bytes[i];
             let slot = match b {
@@ -196,7 +201,9 @@ impl Inline_<'_> {
                 i += 1;
                 continue;
             }
-            let eol = s[i..].find('\n').map_or(s.len(), |n| i + n);
+            if eol < i {
+                eol = s[i..].find('\n').map_or(s.len(), |n| i + n);
+            }
             // Set when a closer search scanned to the end of the line and found nothing.
             let mut searched_in_vain = false;
             let matched = match b {
