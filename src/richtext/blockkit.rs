@@ -1398,9 +1398,9 @@ impl Cx<'_> {
     /// Inline elements of a section: one newline is a hard break, a blank line starts a new
     /// paragraph, newlines at the start or end are dropped.
     fn section(&self, elements: &[El<'_>], out: &mut Vec<Block>) {
-        let mut para: Vec<Inline> = Vec::new();
+        let mut para: Vec<Inline> = Vec::with_capacity(elements.len());
         let mut pending_nl = 0usize;
-        let mut scratch = Vec::new();
+        let mut scratch = Vec::with_capacity(4);
         for el in elements {
             scratch.clear();
             self.inline(el, &mut scratch);

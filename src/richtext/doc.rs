@@ -193,65 +193,61 @@ impl Doc {
 // Normalisation
 
 fn normalize_blocks(blocks: &mut Vec<Block>, depth: usize) {
-    let mut out = Vec::with_capacity(blocks.len());
-    for block in blocks.drain(..) {
-        // Past the depth bound, nested containers are flattened into their parent.
-        if depth >= MAX_DEPTH {
+    // Past the depth bound, nested containers are flattened into their parent.
+    if depth >= MAX_DEPTH {
+        let mut out = Vec::with_capacity(blocks.len());
+        for block in blocks.drain(..) {
             flatten_into(block, &mut out);
-            continue;
         }
-        match block {
-            Block::Paragraph(mut inl) => {
-                normalize_inlines(&mut inl);
-                out.push(Block::Paragraph(inl));
-            }
-            Block::Heading { level, mut content } => {
-                normalize_inlines(&mut content);
-                out.push(Block::Heading { level: level.clamp(1, 6), content });
-            }
-            Block::BulletList(mut items) => {
-                normalize_items(&mut items, depth);
-                if !items.is_empty() {
-                    out.push(Block::BulletList(items));
-                }
-            }
-            Block::OrderedList { start, mut items } => {
-                normalize_items(&mut items, depth);
-                if !items.is_empty() {
-                    out.push(Block::OrderedList { start: start.min(999_999_999), items });
-                }
-            }
-            Block::Blockquote(mut inner) => {
-                normalize_blocks(&mut inner, depth + 1);
-                if !inner.is_empty() {
-                    out.push(Block::Blockquote(inner));
-                }
-            }
-            Block::Table(mut rows) => {
-                let width = rows.iter().map(Vec::len).max().unwrap_or(0);
-                if width == 0 {
-                    continue;
-                }
-                for row in &mut rows {
-                    let header = row.first().is_some_and(|c| c.header);
-                    row.resize_with(width, || Cell { header, content: Vec::new() });
-                    for cell in row.iter_mut() {
-                        normalize_blocks(&mut cell.content, depth + 1);
-                        if cell.content.is_empty() {
-                            cell.content.push(Block::Paragraph(Vec::new()));
-                        }
+        *blocks = out;
+        return;
+    }
+    // In place: this runs on every container of every converted message.
+    blocks.retain_mut(|block| match block {
+        Block::Paragraph(inl) => {
+            normalize_inlines(inl);
+            true
+        }
+        Block::Heading { level, content } => {
+            normalize_inlines(content);
+            *level = (*level).clamp(1, 6);
+            true
+        }
+        Block::BulletList(items) => {
+            normalize_items(items, depth);
+            !items.is_empty()
+        }
+        Block::OrderedList { start, items } => {
+            normalize_items(items, depth);
+            *start = (*start).min(999_999_999);
+            !items.is_empty()
+        }
+        Block::Blockquote(inner) => {
+            normalize_blocks(inner, depth + 1);
+            !inner.is_empty()
+        }
+        Block::Table(rows) => {
+            let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+            for row in rows.iter_mut() {
+                let header = row.first().is_some_and(|c| c.header);
+                row.resize_with(width, || Cell { header, content: Vec::new() });
+                for cell in row.iter_mut() {
+                    normalize_blocks(&mut cell.content, depth + 1);
+                    if cell.content.is_empty() {
+                        cell.content.push(Block::Paragraph(Vec::new()));
                     }
                 }
-                out.push(Block::Table(rows));
             }
-            Block::CodeBlock { language, text } => {
-                let language = language.filter(|l| !l.trim().is_empty());
-                out.push(Block::CodeBlock { language, text });
-            }
-            other @ (Block::HorizontalRule | Block::Image { .. }) => out.push(other),
+            width > 0
         }
-    }
-    *blocks = out;
+        Block::CodeBlock { language, .. } => {
+            if language.as_ref().is_some_and(|l| l.trim().is_empty()) {
+                *language = None;
+            }
+            true
+        }
+        Block::HorizontalRule | Block::Image { .. } => true,
+    });
 }
 
 fn normalize_items(items: &mut [ListItem], depth: usize) {

@@ -354,7 +354,7 @@ fn block_text(block: &Block) -> Vec<Inline> {
 
 /// Writes a document as GFM Markdown (ends with one newline unless empty).
 pub fn to_markdown(doc: &Doc) -> String {
-    let mut out = String::with_capacity(256);
+    let mut out = String::with_capacity(1024);
     write_blocks(&mut out, &doc.content, true);
     if !out.is_empty() {
         out.push('\n');

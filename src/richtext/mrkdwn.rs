@@ -22,12 +22,12 @@ pub fn from_mrkdwn(text: &str, resolver: &dyn EntityResolver) -> Doc {
 pub(crate) fn parse_blocks(text: &str, resolver: &dyn EntityResolver, out: &mut Vec<Block>) {
     let mut rest = text;
     while !rest.is_empty() {
-        let Some(open) = rest.find("```") else {
+        let Some(open) = find_fence(rest) else {
             text_blocks(rest, resolver, out, 0);
             break;
         };
         let after = &rest[open + 3..];
-        let Some(close) = after.find("```") else {
+        let Some(close) = find_fence(after) else {
             text_blocks(rest, resolver, out, 0);
             break;
         };
@@ -38,6 +38,20 @@ pub(crate) fn parse_blocks(text: &str, resolver: &dyn EntityResolver, out: &mut 
         out.push(Block::CodeBlock { language: None, text: decode(body).into_owned() });
         rest = &after[close + 3..];
     }
+}
+
+/// Position of the first "```" (a byte search: most texts have no backtick at all).
+fn find_fence(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = b[from..].iter().position(|&c| c == b'`') {
+        let at = from + i;
+        if b[at..].starts_with(b"```") {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Parses mrkdwn as inline content only (newlines become hard breaks), for places that
