@@ -19,9 +19,46 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-/// Converts Block Kit JSON text in any shape Slack sends (message, array of blocks, single
-/// block, legacy attachment, Events API or Socket Mode envelope).
-pub fn from_blockkit(json: &str, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError> {
+/// Converts Block Kit in any shape Slack sends (message, array of blocks, single block,
+/// legacy attachment, Events API or Socket Mode envelope), given as JSON text (`&str`,
+/// `&String`), raw bytes (`&[u8]`) or an already parsed `&serde_json::Value`.
+pub fn from_blockkit<I: BlockKitInput + ?Sized>(
+    input: &I,
+    resolver: &dyn EntityResolver,
+) -> Result<Doc, ConvertError> {
+    input.to_doc(resolver)
+}
+
+/// What [`from_blockkit`] accepts.
+pub trait BlockKitInput {
+    fn to_doc(&self, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError>;
+}
+
+impl BlockKitInput for str {
+    fn to_doc(&self, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError> {
+        from_blockkit_str(self, resolver)
+    }
+}
+
+impl BlockKitInput for String {
+    fn to_doc(&self, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError> {
+        from_blockkit_str(self, resolver)
+    }
+}
+
+impl BlockKitInput for [u8] {
+    fn to_doc(&self, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError> {
+        from_blockkit_bytes(self, resolver)
+    }
+}
+
+impl BlockKitInput for serde_json::Value {
+    fn to_doc(&self, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError> {
+        from_blockkit_value(self, resolver)
+    }
+}
+
+fn from_blockkit_str(json: &str, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError> {
     if json.len() > MAX_INPUT_BYTES {
         return Err(ConvertError::TooLarge { bytes: json.len(), limit: MAX_INPUT_BYTES });
     }
@@ -37,7 +74,7 @@ pub fn from_blockkit_bytes(json: &[u8], resolver: &dyn EntityResolver) -> Result
         let column = prefix.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
         ConvertError::Syntax { path: "$".into(), line, column, message: "input is not UTF-8".into() }
     })?;
-    from_blockkit(text, resolver)
+    from_blockkit_str(text, resolver)
 }
 
 /// Like [`from_blockkit`] for an already parsed JSON value (strings are borrowed from it).
@@ -48,7 +85,7 @@ pub fn from_blockkit_value(
     match Top::deserialize(value) {
         Ok(top) => convert_top(&top, resolver),
         // Re-run on the text form so the error carries a path and position.
-        Err(_) => from_blockkit(&value.to_string(), resolver),
+        Err(_) => from_blockkit_str(&value.to_string(), resolver),
     }
 }
 
@@ -1649,6 +1686,19 @@ mod tests {
         assert_eq!(md(r#"{"text":"*hi*","blocks":[]}"#), "**hi**\n");
         let e = from_blockkit(r#"{"blocks":[{"type":"section" "text":1}]}"#, &NoResolver).unwrap_err();
         assert!(e.path().is_some_and(|p| p.starts_with("$.blocks[0]")), "{e}");
+    }
+
+    #[test]
+    fn accepts_text_bytes_and_values() {
+        let json = r#"{"blocks":[{"type":"section","text":{"type":"mrkdwn","text":"*hi*"}}]}"#;
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        let a = from_blockkit(json, &NoResolver).unwrap();
+        assert_eq!(from_blockkit(&value, &NoResolver).unwrap(), a);
+        assert_eq!(from_blockkit(json.as_bytes(), &NoResolver).unwrap(), a);
+        assert_eq!(from_blockkit(&json.to_string(), &NoResolver).unwrap(), a);
+        let bad: serde_json::Value = serde_json::json!({"blocks": [{"type": "divider"}], "attachments": 3});
+        assert!(from_blockkit(&bad, &NoResolver).is_ok());
+        assert!(from_blockkit(&serde_json::json!(7), &NoResolver).is_err());
     }
 
     #[test]
