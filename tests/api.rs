@@ -464,9 +464,12 @@ async fn scenario_sse_team_filter(s: &Server) {
     let own = all_ticket_ids(s, ADMIN, &format!("team={support}&status=new,open,pending")).await[0];
     let mut stream = open_events(s, &ben, None).await;
     let mut buf = String::new();
-    let (st, _) = s.send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{foreign}"), json!({"add_tags": ["hidden"]})).await;
+    let (st, _) = s
+        .send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{foreign}"), json!({"add_tags": ["hidden"]}))
+        .await;
     assert_eq!(st, StatusCode::OK);
-    let (st, _) = s.send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{own}"), json!({"add_tags": ["shown"]})).await;
+    let (st, _) =
+        s.send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{own}"), json!({"add_tags": ["shown"]})).await;
     assert_eq!(st, StatusCode::OK);
     let got = read_events(&mut stream, &mut buf, 1).await;
     assert_eq!(got[0].2["ticket_id"], own, "the other team's event was filtered out");
