@@ -112,7 +112,8 @@ fn startup(c: &mut Criterion) {
                             }));
                         }
                     }
-                    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 45)).expect("term");
+                    let mut term =
+                        ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 45)).expect("term");
                     term.draw(|f| desk::tui::view::draw(f, &app, &theme)).expect("draw");
                     assert!(!app.visible.is_empty(), "the first view shows tickets");
                     total += started.elapsed();

@@ -337,6 +337,9 @@ pub struct App {
     /// What to do once macros or agents arrive (the picker that asked for them).
     after_load: Option<Action>,
     open_when_loaded: Option<TicketId>,
+    /// Tickets reloaded after our own reply: a newer version there is ours, not a change by
+    /// someone else.
+    own_reload: BTreeSet<TicketId>,
     pub quit: bool,
 }
 
@@ -384,6 +387,7 @@ impl App {
             views_stale: false,
             after_load: None,
             open_when_loaded: None,
+            own_reload: BTreeSet::new(),
             quit: false,
         }
     }
@@ -914,6 +918,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                         open.docs.insert(m.id, crate::tui::view::parse_body(&m));
                         list.push(m);
                     }
+                    app.own_reload.insert(ticket);
                     vec![Effect::LoadTicket(ticket)]
                 }
                 Err(e) => {
@@ -1083,9 +1088,13 @@ fn on_event(app: &mut App, ev: Event) -> Vec<Effect> {
 fn on_ticket(app: &mut App, id: TicketId, t: Ticket) -> Vec<Effect> {
     let mut fx = Vec::new();
     let own_change = app.pending.values().any(|p| p.originals.iter().any(|(_, o)| o.id == id));
+    let own_reply = app.own_reload.remove(&id);
     if let Some(open) = app.open.as_mut().filter(|o| o.ticket.id == id) {
-        if t.version > open.seen_version && !own_change {
+        if t.version > open.seen_version && !own_change && !own_reply {
             open.changed = true;
+        }
+        if own_reply {
+            open.seen_version = open.seen_version.max(t.version);
         }
         open.ticket = t.clone();
     }
