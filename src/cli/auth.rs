@@ -19,7 +19,7 @@ pub struct LoginArgs {
 }
 
 pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<(), CliError> {
-    let ctx = Ctx::load(global)?;
+    let ctx = Ctx::load_for_login(global)?;
     let server = match args.server.or_else(|| ctx.profile.server.clone()) {
         Some(s) => s.trim().trim_end_matches('/').to_owned(),
         None => return Err(CliError::usage("which server? pass --server URL")),
@@ -178,16 +178,14 @@ pub fn config(cmd: ConfigCmd, global: &GlobalArgs) -> Result<(), CliError> {
             }
             let mut s = String::new();
             s.push_str(&format!("profile      {}\n", p.name));
-            s.push_str(&format!(
-                "server       {} ({})\n",
-                p.server.as_deref().unwrap_or("-"),
-                p.server_origin
-            ));
-            s.push_str(&format!(
-                "token        {} ({})\n",
-                if p.token.is_some() { "set" } else { "not set" },
-                p.token_origin
-            ));
+            match &p.server {
+                Some(server) => s.push_str(&format!("server       {server} ({})\n", p.server_origin)),
+                None => s.push_str("server       not set\n"),
+            }
+            match &p.token {
+                Some(_) => s.push_str(&format!("token        set ({})\n", p.token_origin)),
+                None => s.push_str("token        not set\n"),
+            }
             let exists = if ctx.paths.config_file().exists() { "" } else { " (absent: defaults apply)" };
             s.push_str(&format!("config file  {}{exists}\n", ctx.paths.config_file().display()));
             s.push_str(&format!("credentials  {}\n", ctx.store.describe()));

@@ -20,12 +20,30 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn load(global: &GlobalArgs) -> Result<Ctx, CliError> {
-        init_logging(global.verbose);
+        Self::load_inner(global, false)
+    }
+
+    /// Like [`Ctx::load`], but a profile that exists nowhere yet is fine (`desk login --profile new`).
+    pub fn load_for_login(global: &GlobalArgs) -> Result<Ctx, CliError> {
+        Self::load_inner(global, true)
+    }
+
+    fn load_inner(global: &GlobalArgs, new_profile_ok: bool) -> Result<Ctx, CliError> {
+        init_logging(global.verbose, global.color);
         let paths = Paths::from_env()?;
         let config = Config::load(&paths)?;
         let store = CredentialStore::new(paths.credentials_file());
         let env = |k: &str| std::env::var(k).ok();
-        let profile = config.resolve(&paths, global.profile.as_deref(), &env, &store)?;
+        let profile = match config.resolve(&paths, global.profile.as_deref(), &env, &store) {
+            Err(ConfigError::UnknownProfile { name, .. }) if new_profile_ok => ResolvedProfile {
+                name,
+                server: None,
+                server_origin: crate::config::Origin::None,
+                token: None,
+                token_origin: crate::config::Origin::None,
+            },
+            other => other?,
+        };
         tracing::debug!(
             target: "desk::cli",
             "profile {} server {:?} ({}), token {} ({})",
@@ -124,11 +142,12 @@ pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, CliError> {
 
 /// Logs go to stderr: warnings by default, everything of desk's with `--verbose`.
 /// Nothing logged ever contains a token (see `client::redact_url` and `config::Token`).
-fn init_logging(verbose: bool) {
+fn init_logging(verbose: bool, color: super::ColorChoice) {
     let filter = if verbose { "desk=debug" } else { "desk=warn" };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(super::output::color_enabled(color, std::io::stderr().is_terminal()))
         .with_target(false)
         .without_time()
         .try_init();

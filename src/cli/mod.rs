@@ -12,6 +12,7 @@ pub mod exit;
 pub mod outbox;
 pub mod output;
 pub mod serve;
+pub mod sla;
 pub mod tickets;
 pub mod views;
 
@@ -80,10 +81,13 @@ pub enum Command {
     },
     /// Print the man page (roff) to stdout.
     Man,
-    /// Convert rich text: Block Kit, mrkdwn, Markdown or TipTap to TipTap, Markdown, text, ANSI or Block Kit.
-    Convert(convert::ConvertArgs),
     /// Run the helpdesk API server (SQLite or PostgreSQL).
     Serve(serve::ServeArgs),
+    /// SLA tools: `desk sla eval [FILE]` evaluates a ticket's clocks.
+    #[command(subcommand)]
+    Sla(sla::SlaCommand),
+    /// Convert rich text: Block Kit, mrkdwn, Markdown or TipTap to TipTap, Markdown, text, ANSI or Block Kit.
+    Convert(convert::ConvertArgs),
 }
 
 /// Runs the parsed command line and turns its outcome into the process exit code.
@@ -101,8 +105,9 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Some(Command::Config(cmd)) => auth::config(cmd, &cli.global),
         Some(Command::Completions { shell }) => completions(shell),
         Some(Command::Man) => man(),
-        Some(Command::Convert(args)) => convert::run(&args, &cli.global),
         Some(Command::Serve(args)) => serve::run(args),
+        Some(Command::Sla(cmd)) => sla::run(cmd),
+        Some(Command::Convert(args)) => convert::run(&args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,10 +25,10 @@ pub fn run_views(args: ViewsArgs, global: &GlobalArgs) -> Result<(), CliError> {
             Format::Ndjson => output::print_ndjson(&views),
             _ => {
                 let cols = [
-                    Column { header: "ID", min: 2, flex: false },
-                    Column { header: "NAME", min: 8, flex: true },
-                    Column { header: "COUNT", min: 5, flex: false },
-                    Column { header: "SORT", min: 4, flex: false },
+                    Column::new("ID", 2),
+                    Column::new("NAME", 8).flex(),
+                    Column::new("COUNT", 5),
+                    Column::new("SORT", 4),
                 ];
                 let rows: Vec<Vec<Cell>> = views
                     .iter()
@@ -82,18 +82,21 @@ pub fn run_events(args: EventsArgs, global: &GlobalArgs) -> Result<(), CliError>
         let mut stream =
             client.subscribe_events(EventStreamOptions { last_event_id: start, cursor_file: Some(cursor) });
         let mut printed = 0u64;
+        let mut outage = false;
         if args.count == Some(0) {
             return Ok(());
         }
         while let Some(item) = stream.next().await {
             match item {
                 StreamItem::Connected { reconnect } => {
-                    if reconnect {
-                        note(&format!("events: reconnected to {}", client.base_url()));
-                        flush_outbox(&ctx.outbox(), &client).await?;
-                    } else {
-                        tracing::debug!(target: "desk::cli", "events: connected to {}", client.base_url());
+                    if reconnect || outage {
+                        note(&format!("events: connected to {}", client.base_url()));
                     }
+                    // The server may have been away: deliver what was written meanwhile.
+                    if outage {
+                        flush_outbox(&ctx.outbox(), &client).await?;
+                    }
+                    outage = false;
                 }
                 StreamItem::Event(ev) => {
                     if !args.kind.is_empty() && !args.kind.contains(&ev.kind) {
@@ -110,6 +113,7 @@ pub fn run_events(args: EventsArgs, global: &GlobalArgs) -> Result<(), CliError>
                     output::write_stdout("{\"kind\":\"resync\"}\n")?;
                 }
                 StreamItem::Disconnected { error, retry_in } => {
+                    outage = true;
                     note(&format!("events: {error}; reconnecting in {:.1}s", retry_in.as_secs_f64()));
                 }
                 StreamItem::Failed(error) => return Err(error.into()),

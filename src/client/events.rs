@@ -52,12 +52,21 @@ pub struct EventStreamOptions {
 pub struct EventStream {
     rx: mpsc::Receiver<StreamItem>,
     task: tokio::task::AbortHandle,
+    cursor_file: Option<PathBuf>,
 }
 
 impl Stream for EventStream {
     type Item = StreamItem;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<StreamItem>> {
-        self.rx.poll_recv(cx)
+        let item = self.rx.poll_recv(cx);
+        // The position is saved when the consumer takes an event, not when the connection
+        // reads it: events still queued when the process ends are replayed next time.
+        if let (Poll::Ready(Some(StreamItem::Event(ev))), Some(path)) = (&item, &self.cursor_file)
+            && let Err(e) = write_cursor(path, ev.id)
+        {
+            tracing::warn!("cannot save the event cursor {}: {e}", path.display());
+        }
+        item
     }
 }
 
@@ -72,8 +81,8 @@ impl ApiClient {
     pub fn subscribe_events(&self, options: EventStreamOptions) -> EventStream {
         let (tx, rx) = mpsc::channel(256);
         let start = options.last_event_id.or_else(|| options.cursor_file.as_deref().and_then(read_cursor));
-        let task = tokio::spawn(run(self.clone(), start, options.cursor_file, tx)).abort_handle();
-        EventStream { rx, task }
+        let task = tokio::spawn(run(self.clone(), start, tx)).abort_handle();
+        EventStream { rx, task, cursor_file: options.cursor_file }
     }
 }
 
@@ -93,12 +102,7 @@ pub fn write_cursor(path: &Path, id: i64) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-async fn run(
-    client: ApiClient,
-    mut last_id: Option<i64>,
-    cursor: Option<PathBuf>,
-    tx: mpsc::Sender<StreamItem>,
-) {
+async fn run(client: ApiClient, mut last_id: Option<i64>, tx: mpsc::Sender<StreamItem>) {
     let policy = client.options().retry.clone();
     let mut failures = 0u32;
     let mut connected_before = false;
@@ -137,14 +141,6 @@ async fn run(
                                     else {
                                         continue;
                                     };
-                                    if let (Some(path), Some(id)) = (cursor.as_deref(), last_id)
-                                        && let Err(e) = write_cursor(path, id)
-                                    {
-                                        tracing::warn!(
-                                            "cannot save the event cursor {}: {e}",
-                                            path.display()
-                                        );
-                                    }
                                     failures = 0;
                                     if tx.send(item).await.is_err() {
                                         return;

@@ -132,7 +132,15 @@ pub(crate) fn path_at(input: &str, line: usize, column: usize) -> String {
         i += 1;
     }
     let mut path = String::from("$");
-    for frame in &stack {
+    // Very deep input: show the first and last levels only.
+    let skip = if stack.len() > 16 { (8, stack.len() - 8) } else { (usize::MAX, 0) };
+    for (depth, frame) in stack.iter().enumerate() {
+        if depth == skip.0 {
+            path.push_str(&format!("…({} levels)…", skip.1 - skip.0));
+        }
+        if depth >= skip.0 && depth < skip.1 {
+            continue;
+        }
         match frame {
             Frame::Obj(Some(k)) => {
                 path.push('.');

@@ -373,7 +373,9 @@ fn write_blocks(out: &mut String, blocks: &[Block], top: bool) {
         }
         if let Some(p) = prev {
             // A list right after an item's paragraph keeps the list tight.
-            let tight = !top && matches!(p, Block::Paragraph(_)) && is_list(block);
+            // Only a list that may interrupt a paragraph: its first item has text, and an
+            // ordered one starts at 1 (CommonMark's rule).
+            let tight = !top && matches!(p, Block::Paragraph(_)) && can_interrupt_paragraph(block);
             out.push_str(if tight { "\n" } else { "\n\n" });
         }
         match block {
@@ -390,8 +392,13 @@ fn write_blocks(out: &mut String, blocks: &[Block], top: bool) {
     }
 }
 
-fn is_list(b: &Block) -> bool {
-    matches!(b, Block::BulletList(_) | Block::OrderedList { .. })
+fn can_interrupt_paragraph(b: &Block) -> bool {
+    let first_has_text = |items: &[ListItem]| matches!(items.first().and_then(|i| i.content.first()), Some(Block::Paragraph(i)) if !is_blank(i));
+    match b {
+        Block::BulletList(items) => first_has_text(items),
+        Block::OrderedList { start, items } => *start == 1 && first_has_text(items),
+        _ => false,
+    }
 }
 
 fn is_blank(inl: &[Inline]) -> bool {
@@ -451,7 +458,12 @@ fn write_block(out: &mut String, block: &Block, alt_bullet: bool, alt_ordered: b
             let fence = "`".repeat(longest.max(2) + 1);
             out.push_str(&fence);
             if let Some(lang) = language {
-                out.extend(lang.chars().filter(|c| !c.is_whitespace() && *c != '`'));
+                for c in lang.chars().filter(|c| !c.is_whitespace() && *c != '`') {
+                    if c.is_ascii_punctuation() {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
             }
             out.push('\n');
             if !text.is_empty() {
@@ -603,11 +615,22 @@ impl M {
             M::Link(_) => "[",
         }
     }
-    fn close(&self, out: &mut String) {
+    /// The opener, avoiding `*` right after a `*` delimiter (`*a***b**` is ambiguous).
+    /// `next` is the first character after the run this mark covers: `_` cannot close
+    /// before a letter, so then `*` stays.
+    fn opener(&self, out: &str, closed_end: usize, next: Option<char>) -> &'static str {
+        let after_star =
+            out.len() == closed_end && out.ends_with('*') && !next.is_some_and(char::is_alphanumeric);
         match self {
-            M::Bold => out.push_str("**"),
-            M::Italic => out.push('*'),
-            M::Strike => out.push_str("~~"),
+            M::Bold if after_star => "__",
+            M::Italic if after_star => "_",
+            _ => self.open(),
+        }
+    }
+
+    fn close(&self, delim: &str, out: &mut String) {
+        match self {
+            M::Bold | M::Italic | M::Strike => out.push_str(delim),
             M::Link(href) => {
                 out.push_str("](");
                 write_dest(out, href);
@@ -645,6 +668,10 @@ fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
     // How many nodes from i on carry mark m (for ordering the openers).
     let run = |i: usize, m: &M| sets[i..].iter().take_while(|s| s.contains(m)).count();
     let mut open: Vec<M> = Vec::new();
+    let mut delims: Vec<&'static str> = Vec::new();
+    // Where the last closing delimiter ended, to spot a closer directly before an opener.
+    let mut closed_end = usize::MAX;
+    let mut closed_after_punct = false;
     let mut line_start = true;
     for (i, node) in inl.iter().enumerate() {
         let want = &sets[i];
@@ -652,14 +679,20 @@ fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
         if let Some(pos) = open.iter().position(|m| !want.contains(m)) {
             while open.len() > pos {
                 if let Some(m) = open.pop() {
-                    m.close(out);
+                    let after_punct = out.chars().next_back().is_some_and(is_punct);
+                    m.close(delims.pop().unwrap_or(""), out);
+                    closed_end = out.len();
+                    closed_after_punct = after_punct && m.is_delim();
                 }
             }
         }
         match node {
             Inline::HardBreak => {
                 while let Some(m) = open.pop() {
-                    m.close(out);
+                    let after_punct = out.chars().next_back().is_some_and(is_punct);
+                    m.close(delims.pop().unwrap_or(""), out);
+                    closed_end = out.len();
+                    closed_after_punct = after_punct && m.is_delim();
                 }
                 trim_trailing_ws(out);
                 if ctx == Ctx::Paragraph {
@@ -677,13 +710,15 @@ fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
             }
             Inline::Text { text, marks } => {
                 let mut text: &str = text;
+                if marks.code {
+                    if !text.is_empty() {
+                        write_code(out, text, ctx);
+                        line_start = false;
+                    }
+                    continue;
+                }
                 if line_start {
                     text = text.trim_start_matches([' ', '\t']);
-                }
-                if marks.code {
-                    write_code(out, text, ctx);
-                    line_start = false;
-                    continue;
                 }
                 let mut to_open: Vec<M> = want.iter().filter(|m| !open.contains(m)).cloned().collect();
                 let opens_delim = to_open.iter().any(M::is_delim);
@@ -696,16 +731,61 @@ fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
                 let core = if closes_delim { trimmed_start.trim_end() } else { trimmed_start };
                 let trail = &trimmed_start[core.len()..];
                 if core.is_empty() {
-                    // Whitespace alone cannot carry delimiters.
+                    // Whitespace alone cannot carry delimiters: close what ends here first.
+                    if let Some(pos) =
+                        open.iter().position(|m| !sets.get(i + 1).is_some_and(|n| n.contains(m)))
+                    {
+                        while open.len() > pos {
+                            if let Some(m) = open.pop() {
+                                m.close(delims.pop().unwrap_or(""), out);
+                                closed_end = out.len();
+                                closed_after_punct = false;
+                            }
+                        }
+                    }
                     escape_into(out, text, line_start, ctx);
                     line_start = line_start && text.is_empty();
                     continue;
                 }
                 escape_into(out, lead, line_start, ctx);
+                // Flanking rules: an opener between a letter and punctuation cannot open, a
+                // closer between punctuation and a letter cannot close. Spelling the letter
+                // as a character reference (`&#97;`) keeps the text and makes them work.
+                let first = core.chars().next();
+                if to_open.iter().any(M::is_delim)
+                    && (first.is_some_and(is_punct) || to_open.iter().any(|m| !m.is_delim()))
+                    && let Some(last) = out.chars().next_back()
+                    && last.is_alphanumeric()
+                {
+                    out.pop();
+                    out.push_str(&format!("&#{};", last as u32));
+                }
+                let mut core = core;
+                if lead.is_empty()
+                    && out.len() == closed_end
+                    && closed_after_punct
+                    && to_open.is_empty()
+                    && let Some(c) = first.filter(|c| c.is_alphanumeric())
+                {
+                    out.push_str(&format!("&#{};", c as u32));
+                    core = &core[c.len_utf8()..];
+                }
                 // Longest-running marks open first (outermost).
                 to_open.sort_by_key(|m| std::cmp::Reverse(run(i, m)));
                 for m in to_open {
-                    out.push_str(m.open());
+                    // `!` right before a link's `[` would make it an image.
+                    if matches!(m, M::Link(_)) && out.ends_with('!') && !out.ends_with("\\!") {
+                        out.pop();
+                        out.push_str("\\!");
+                    }
+                    let next = match inl.get(i + run(i, &m)) {
+                        Some(Inline::Text { text, .. }) => text.chars().next(),
+                        Some(Inline::Mention(_)) => Some('@'),
+                        _ => None,
+                    };
+                    let d = m.opener(out, closed_end, next);
+                    out.push_str(d);
+                    delims.push(d);
                     open.push(m);
                 }
                 escape_into(out, core, line_start && lead.is_empty(), ctx);
@@ -716,7 +796,8 @@ fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
                     {
                         while open.len() > pos {
                             if let Some(m) = open.pop() {
-                                m.close(out);
+                                m.close(delims.pop().unwrap_or(""), out);
+                                closed_end = out.len();
                             }
                         }
                     }
@@ -726,11 +807,16 @@ fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
         }
     }
     while let Some(m) = open.pop() {
-        m.close(out);
+        m.close(delims.pop().unwrap_or(""), out);
     }
     if ctx != Ctx::Table {
         trim_trailing_ws(out);
     }
+}
+
+/// CommonMark's punctuation for the flanking rules (approximately Unicode P and S).
+fn is_punct(c: char) -> bool {
+    !c.is_alphanumeric() && !c.is_whitespace()
 }
 
 fn trim_trailing_ws(out: &mut String) {

@@ -84,30 +84,45 @@ pub enum SlaLogKind {
 }
 
 /// A policy ready to evaluate.
-#[derive(Debug)]
-pub struct CompiledPolicy {
-    pub policy: SlaPolicy,
-}
+pub type CompiledPolicy = crate::sla::Policy;
 
+/// Compiles a policy; the error names the offending field.
 pub fn compile(policy: &SlaPolicy) -> Result<CompiledPolicy, String> {
-    jiff::tz::TimeZone::get(&policy.timezone).map_err(|e| format!("timezone: {e}"))?;
-    Ok(CompiledPolicy { policy: policy.clone() })
+    crate::sla::Policy::compile(policy).map_err(|e| e.to_string())
 }
 
-/// The SLA report of a ticket from its policy and history at `now`.
+impl SlaLogKind {
+    fn to_sla(&self) -> crate::sla::EventKind {
+        use crate::sla::EventKind as K;
+        match self {
+            SlaLogKind::Created => K::Created,
+            SlaLogKind::CustomerMessage => K::CustomerMessage,
+            SlaLogKind::AgentReply => K::AgentReply,
+            SlaLogKind::InternalNote => K::InternalNote,
+            SlaLogKind::Status(s) => K::Status(*s),
+            SlaLogKind::Priority(p) => K::Priority(*p),
+        }
+    }
+}
+
+/// The SLA report of a ticket from its policy and history at `now`; no policy, no clocks.
 pub fn report(policy: Option<&CompiledPolicy>, log: &[SlaLogEntry], now: Timestamp) -> SlaReport {
-    let _ = (policy, log, now);
-    SlaReport::default()
+    let Some(policy) = policy else { return SlaReport::default() };
+    let mut events: Vec<crate::sla::Event> = log
+        .iter()
+        .map(|e| crate::sla::Event {
+            at: Timestamp::from_millisecond(e.at).unwrap_or(Timestamp::UNIX_EPOCH),
+            kind: e.kind.to_sla(),
+        })
+        .collect();
+    // The history is appended in time order; a stable sort keeps same-instant order.
+    events.sort_by_key(|e| e.at);
+    crate::sla::evaluate(policy, &events, now)
 }
 
 /// What `next_sla_due_at` stores: the soonest due instant of a running clock.
 pub fn next_due(report: &SlaReport) -> Option<Timestamp> {
-    [&report.first_response, &report.next_response, &report.resolution]
-        .into_iter()
-        .flatten()
-        .filter(|m| m.clock == crate::model::SlaClock::Running)
-        .filter_map(|m| m.due_at)
-        .min()
+    crate::sla::next_due_at(report)
 }
 
 /// Compiled policies by id, recompiled only when their stored text changes.

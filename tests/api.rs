@@ -1,0 +1,1071 @@
+//! Integration tests of `desk serve`: the real server on an ephemeral port with a temp SQLite
+//! file (in-process through `server::spawn`, plus the real binary), driven over HTTP.
+//! The store scenarios run again against PostgreSQL when `DESK_TEST_POSTGRES_URL` is set;
+//! each PostgreSQL test creates its own database from that URL.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use desk::server::{Clock, ServeOptions, ServerHandle, spawn};
+use futures::StreamExt;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+const ADMIN: &str = "admin-secret-token";
+
+struct Server {
+    handle: Option<ServerHandle>,
+    base: String,
+    http: Client,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn http() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match Client::builder().timeout(Duration::from_secs(20)).build() {
+        Ok(c) => c,
+        Err(e) => panic!("cannot build an HTTP client: {e}"),
+    }
+}
+
+fn options(db_url: String, demo: usize, clock: Clock) -> ServeOptions {
+    let mut o = ServeOptions::new(db_url);
+    o.bind = "127.0.0.1:0".parse().expect("loopback address");
+    o.demo = Some(demo);
+    o.bootstrap_token = Some(ADMIN.into());
+    o.rate_limit_per_sec = 0;
+    o.clock = clock;
+    o
+}
+
+async fn start_sqlite(demo: usize) -> Server {
+    start_sqlite_with(demo, Clock::system()).await
+}
+
+async fn start_sqlite_with(demo: usize, clock: Clock) -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("desk.db").display());
+    let handle = spawn(options(url, demo, clock)).await.expect("server starts");
+    Server { base: handle.url(), handle: Some(handle), http: http(), _dir: Some(dir) }
+}
+
+/// A fresh PostgreSQL database for one test, or None when PostgreSQL tests are off.
+async fn fresh_postgres() -> Option<String> {
+    let base = std::env::var("DESK_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect to DESK_TEST_POSTGRES_URL");
+    let name = format!("desk_t_{}", hex::encode(rand::random::<[u8; 6]>()));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create db");
+    let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
+    Some(format!("{prefix}/{name}"))
+}
+
+/// Drops a database made by [`fresh_postgres`] (FORCE closes what is still connected).
+async fn drop_postgres(url: &str) {
+    let (Ok(base), Some((_, name))) = (std::env::var("DESK_TEST_POSTGRES_URL"), url.rsplit_once('/')) else {
+        return;
+    };
+    use sqlx::Connection;
+    let Ok(mut conn) = sqlx::PgConnection::connect(&base).await else { return };
+    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await {
+        eprintln!("could not drop the test database {name}: {e}");
+    }
+}
+
+async fn start_postgres(demo: usize) -> Option<(Server, String)> {
+    let url = fresh_postgres().await?;
+    let handle =
+        spawn(options(url.clone(), demo, Clock::system())).await.expect("server starts on PostgreSQL");
+    Some((Server { base: handle.url(), handle: Some(handle), http: http(), _dir: None }, url))
+}
+
+impl Server {
+    async fn call(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let text = res.text().await.expect("body read");
+        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, v)
+    }
+
+    async fn get(&self, token: &str, path: &str) -> Value {
+        let (s, v) = self.call(Some(token), Method::GET, path, None).await;
+        assert_eq!(s, StatusCode::OK, "GET {path}: {v}");
+        v
+    }
+
+    async fn send(&self, token: &str, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Some(token), method, path, Some(body)).await
+    }
+
+    /// A token for the demo agent with this first name.
+    async fn token_for(&self, first_name: &str) -> (i64, String) {
+        let agents = self.get(ADMIN, "/api/v1/agents").await;
+        let agent = agents["items"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["name"].as_str().is_some_and(|n| n.starts_with(first_name))))
+            .cloned()
+            .expect("demo agent");
+        let id = agent["id"].as_i64().expect("agent id");
+        let (s, t) = self.send(ADMIN, Method::POST, "/api/v1/tokens", json!({"agent_id": id})).await;
+        assert_eq!(s, StatusCode::CREATED, "{t}");
+        (id, t["token"].as_str().expect("token").to_owned())
+    }
+
+    async fn team_id(&self, name: &str) -> i64 {
+        let teams = self.get(ADMIN, "/api/v1/teams").await;
+        teams["items"]
+            .as_array()
+            .and_then(|a| a.iter().find(|t| t["name"] == name))
+            .and_then(|t| t["id"].as_i64())
+            .expect("team")
+    }
+
+    async fn stop(mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+    }
+}
+
+fn ids(page: &Value) -> Vec<i64> {
+    page["items"].as_array().map(|a| a.iter().filter_map(|t| t["id"].as_i64()).collect()).unwrap_or_default()
+}
+
+async fn all_ticket_ids(s: &Server, token: &str, query: &str) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(a) => format!("/api/v1/tickets?{query}&limit=200&after={a}"),
+            None => format!("/api/v1/tickets?{query}&limit=200"),
+        };
+        let page = s.get(token, &path).await;
+        out.extend(ids(&page));
+        match page["next"].as_str() {
+            Some(n) => after = Some(n.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- scenarios (SQLite and PostgreSQL)
+
+async fn scenario_pagination_while_creating(s: &Server) {
+    let requester =
+        s.get(ADMIN, "/api/v1/contacts?limit=1").await["items"][0]["id"].as_i64().expect("contact");
+    for sort in ["created", "sla", "updated", "priority"] {
+        let before: HashSet<i64> =
+            all_ticket_ids(s, ADMIN, &format!("sort={sort}")).await.into_iter().collect();
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let path = match &after {
+                Some(a) => format!("/api/v1/tickets?sort={sort}&limit=7&after={a}"),
+                None => format!("/api/v1/tickets?sort={sort}&limit=7"),
+            };
+            let page = s.get(ADMIN, &path).await;
+            seen.extend(ids(&page));
+            pages += 1;
+            // New tickets arrive between pages.
+            let (st, _) = s
+                .send(ADMIN, Method::POST, "/api/v1/tickets", json!({"subject": format!("new during paging {pages}"), "requester_id": requester, "body_markdown": "hi"}))
+                .await;
+            assert_eq!(st, StatusCode::CREATED);
+            match page["next"].as_str() {
+                Some(n) => after = Some(n.to_owned()),
+                None => break,
+            }
+        }
+        let unique: HashSet<i64> = seen.iter().copied().collect();
+        assert_eq!(unique.len(), seen.len(), "sort={sort}: a ticket appeared twice across pages");
+        assert!(before.is_subset(&unique), "sort={sort}: a ticket present from the start was skipped");
+        assert!(pages > 3, "sort={sort}: the test must cross page boundaries");
+    }
+}
+
+async fn scenario_idempotency(s: &Server) {
+    let requester =
+        s.get(ADMIN, "/api/v1/contacts?limit=1").await["items"][0]["id"].as_i64().expect("contact");
+    let body = json!({"subject": "Idempotent", "requester_id": requester, "body_markdown": "once"});
+    let post = |b: Value, key: &'static str| {
+        s.http
+            .post(format!("{}/api/v1/tickets", s.base))
+            .bearer_auth(ADMIN)
+            .header("Idempotency-Key", key)
+            .json(&b)
+            .send()
+    };
+    let r1 = post(body.clone(), "key-1").await.expect("sent");
+    assert_eq!(r1.status(), StatusCode::CREATED);
+    let t1: Value = r1.json().await.expect("json");
+    let r2 = post(body.clone(), "key-1").await.expect("sent");
+    assert_eq!(r2.status(), StatusCode::CREATED);
+    assert_eq!(r2.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    let t2: Value = r2.json().await.expect("json");
+    assert_eq!(t1, t2, "the replay is the stored response");
+    let r3 = post(json!({"subject": "Other", "requester_id": requester}), "key-1").await.expect("sent");
+    assert_eq!(r3.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r3.json().await.expect("json");
+    assert_eq!(e["error"]["code"], "idempotency_key_reused");
+    let found = s.get(ADMIN, "/api/v1/tickets?q=Idempotent&limit=50").await;
+    assert_eq!(ids(&found), vec![t1["id"].as_i64().expect("id")], "exactly one ticket was created");
+    // Messages honour the key too.
+    let path = format!("{}/api/v1/tickets/{}/messages", s.base, t1["id"]);
+    let msg = json!({"visibility": "public", "body_markdown": "reply"});
+    let m1: Value = s
+        .http
+        .post(&path)
+        .bearer_auth(ADMIN)
+        .header("Idempotency-Key", "m-1")
+        .json(&msg)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let m2: Value = s
+        .http
+        .post(&path)
+        .bearer_auth(ADMIN)
+        .header("Idempotency-Key", "m-1")
+        .json(&msg)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(m1["id"], m2["id"]);
+}
+
+async fn scenario_if_match(s: &Server) {
+    let id = ids(&s.get(ADMIN, "/api/v1/tickets?limit=1").await)[0];
+    let path = format!("/api/v1/tickets/{id}");
+    let t = s.get(ADMIN, &path).await;
+    let v = t["version"].as_i64().expect("version");
+    let patch = |version: i64, body: Value| {
+        s.http
+            .patch(format!("{}{path}", s.base))
+            .bearer_auth(ADMIN)
+            .header("If-Match", format!("\"{version}\""))
+            .json(&body)
+            .send()
+    };
+    let ok = patch(v, json!({"add_tags": ["checked"]})).await.expect("sent");
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(
+        ok.headers().get("etag").and_then(|e| e.to_str().ok()),
+        Some(format!("\"{}\"", v + 1).as_str())
+    );
+    let stale = patch(v, json!({"add_tags": ["again"]})).await.expect("sent");
+    assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
+    let e: Value = stale.json().await.expect("json");
+    assert_eq!(e["error"]["code"], "precondition_failed");
+    assert_eq!(e["error"]["current"]["version"], v + 1);
+    assert!(e["error"]["current"]["tags"].as_array().is_some_and(|t| t.contains(&json!("checked"))));
+}
+
+async fn scenario_authorization(s: &Server) {
+    let (_, ben) = s.token_for("Ben").await; // Support only
+    let billing = s.team_id("Billing").await;
+    let support = s.team_id("Support").await;
+    let billing_ids = all_ticket_ids(s, ADMIN, &format!("team={billing}")).await;
+    let support_ids = all_ticket_ids(s, ADMIN, &format!("team={support}&status=new,open,pending")).await;
+    let all_support = all_ticket_ids(s, ADMIN, &format!("team={support}")).await;
+    let foreign = *billing_ids.iter().find(|i| !all_support.contains(i)).expect("a billing ticket");
+    let (st, e) = s.call(Some(&ben), Method::GET, &format!("/api/v1/tickets/{foreign}"), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(e["error"]["code"], "not_found");
+    let visible: HashSet<i64> = all_ticket_ids(s, &ben, "sort=created").await.into_iter().collect();
+    assert!(!visible.contains(&foreign));
+    assert!(visible.contains(&support_ids[0]));
+    // 401 without or with a wrong token.
+    let (st, e) = s.call(None, Method::GET, "/api/v1/tickets", None).await;
+    assert_eq!((st, e["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+    let (st, _) = s.call(Some("nope"), Method::GET, "/api/v1/me", None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    // 403 for an agent on admin routes.
+    for (m, p, b) in [
+        (Method::POST, "/api/v1/agents", json!({"name": "X", "email": "x@y.example"})),
+        (Method::POST, "/api/v1/tokens", json!({"agent_id": 1})),
+        (Method::PUT, "/api/v1/sla-policies", json!([])),
+    ] {
+        let (st, e) = s.send(&ben, m, p, b).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{p}: {e}");
+        assert_eq!(e["error"]["code"], "forbidden");
+    }
+    // Property rule: an agent may not move a ticket to a team it is not in.
+    let (st, e) = s
+        .send(
+            &ben,
+            Method::PATCH,
+            &format!("/api/v1/tickets/{}", support_ids[0]),
+            json!({"team_id": billing}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(e["error"]["field"], "team_id");
+    // Bulk with a mix of allowed and forbidden ids: a result per id.
+    let (st, r) = s
+        .send(
+            &ben,
+            Method::POST,
+            "/api/v1/tickets/bulk",
+            json!({"ids": [support_ids[0], foreign, support_ids[1]], "patch": {"add_tags": ["bulk"]}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let res = r["results"].as_array().expect("results");
+    assert_eq!(res.len(), 3);
+    assert_eq!(
+        (res[0]["ok"].as_bool(), res[1]["ok"].as_bool(), res[2]["ok"].as_bool()),
+        (Some(true), Some(false), Some(true))
+    );
+    assert_eq!(res[1]["error"]["code"], "not_found");
+    assert!(res[0]["ticket"]["tags"].as_array().is_some_and(|t| t.contains(&json!("bulk"))));
+    let untouched = s.get(ADMIN, &format!("/api/v1/tickets/{foreign}")).await;
+    assert!(!untouched["tags"].as_array().is_some_and(|t| t.contains(&json!("bulk"))));
+}
+
+/// Reads SSE frames `(id, event)` until `n` events arrive (keep-alives and comments skipped).
+async fn read_events(
+    stream: &mut (impl futures::Stream<Item = reqwest::Result<bytes_alias::Bytes>> + Unpin),
+    buf: &mut String,
+    n: usize,
+) -> Vec<(i64, String, Value)> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let (mut id, mut ev, mut data) = (None, String::new(), String::new());
+            for line in frame.lines() {
+                if let Some(v) = line.strip_prefix("id:") {
+                    id = v.trim().parse().ok();
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    ev = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            if let Some(id) = id {
+                out.push((id, ev, serde_json::from_str(&data).unwrap_or(Value::Null)));
+                if out.len() == n {
+                    return out;
+                }
+            }
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("stream open")
+            .expect("chunk");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    out
+}
+
+mod bytes_alias {
+    pub use axum::body::Bytes;
+}
+
+async fn open_events(
+    s: &Server,
+    token: &str,
+    last: Option<i64>,
+) -> impl futures::Stream<Item = reqwest::Result<bytes_alias::Bytes>> + Unpin {
+    let mut req =
+        s.http.get(format!("{}/api/v1/events", s.base)).bearer_auth(token).timeout(Duration::from_secs(3600));
+    if let Some(l) = last {
+        req = req.header("Last-Event-ID", l.to_string());
+    }
+    let res = req.send().await.expect("events stream");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()
+            .get("content-type")
+            .and_then(|c| c.to_str().ok())
+            .is_some_and(|c| c.starts_with("text/event-stream"))
+    );
+    res.bytes_stream()
+}
+
+async fn scenario_sse_resume(s: &Server) {
+    let id = ids(&s.get(ADMIN, "/api/v1/tickets?limit=1").await)[0];
+    let path = format!("/api/v1/tickets/{id}");
+    let mut stream = open_events(s, ADMIN, None).await;
+    let mut buf = String::new();
+    for i in 0..3 {
+        let (st, _) = s.send(ADMIN, Method::PATCH, &path, json!({"add_tags": [format!("sse-{i}")]})).await;
+        assert_eq!(st, StatusCode::OK);
+    }
+    let first = read_events(&mut stream, &mut buf, 3).await;
+    drop(stream); // disconnect
+    for i in 3..6 {
+        let (st, _) = s.send(ADMIN, Method::PATCH, &path, json!({"add_tags": [format!("sse-{i}")]})).await;
+        assert_eq!(st, StatusCode::OK);
+    }
+    let last_seen = first.last().map(|e| e.0).expect("events");
+    let mut stream = open_events(s, ADMIN, Some(last_seen)).await;
+    let mut buf = String::new();
+    let second = read_events(&mut stream, &mut buf, 3).await;
+    // And a live one after the replay.
+    let (st, _) = s.send(ADMIN, Method::PATCH, &path, json!({"add_tags": ["sse-live"]})).await;
+    assert_eq!(st, StatusCode::OK);
+    let live = read_events(&mut stream, &mut buf, 1).await;
+    let all: Vec<&(i64, String, Value)> = first.iter().chain(&second).chain(&live).collect();
+    let got: Vec<i64> = all.iter().map(|e| e.0).collect();
+    let mut sorted = got.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(got, sorted, "in order, each once");
+    assert_eq!(got.len(), 7);
+    for (i, e) in all.iter().enumerate() {
+        assert_eq!(e.1, "ticket.updated");
+        assert_eq!(e.2["ticket_id"], id);
+        let want = if i < 6 { format!("tag added: sse-{i}") } else { "tag added: sse-live".into() };
+        assert_eq!(e.2["data"]["changes"][0], want.as_str());
+    }
+    // An id from the future (another database) gets a resync.
+    let mut stream = open_events(s, ADMIN, Some(i64::MAX / 2)).await;
+    let mut buf = String::new();
+    let r = read_events(&mut stream, &mut buf, 1).await;
+    assert_eq!(r[0].1, "resync");
+}
+
+async fn scenario_bad_input(s: &Server) {
+    let id = ids(&s.get(ADMIN, "/api/v1/tickets?limit=1").await)[0];
+    let raw = |m: Method, p: String, body: Vec<u8>| {
+        s.http
+            .request(m, format!("{}{p}", s.base))
+            .bearer_auth(ADMIN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let cases: Vec<(Method, String, Vec<u8>, u16, &str)> = vec![
+        (Method::POST, "/api/v1/tickets".into(), b"{not json".to_vec(), 400, "invalid_json"),
+        (
+            Method::POST,
+            "/api/v1/tickets".into(),
+            br#"{"subject": 5, "requester_id": "x"}"#.to_vec(),
+            422,
+            "validation_failed",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/tickets/{id}"),
+            br#"{"status": "open", "colour": "red"}"#.to_vec(),
+            422,
+            "validation_failed",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/tickets/{id}"),
+            br#"{"status": "exploded"}"#.to_vec(),
+            422,
+            "validation_failed",
+        ),
+        (Method::PATCH, format!("/api/v1/tickets/{id}"), br#"[1, 2, 3]"#.to_vec(), 422, "validation_failed"),
+        (
+            Method::POST,
+            format!("/api/v1/tickets/{id}/messages"),
+            vec![b'x'; 2 * 1024 * 1024],
+            413,
+            "payload_too_large",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tickets/{id}/messages"),
+            br#"{"visibility": "public"}"#.to_vec(),
+            422,
+            "validation_failed",
+        ),
+        (Method::GET, "/api/v1/tickets?limit=100000".into(), vec![], 400, "bad_request"),
+        (Method::GET, "/api/v1/tickets?limit=-1".into(), vec![], 400, "bad_request"),
+        (Method::GET, "/api/v1/tickets?sort=drop_table".into(), vec![], 400, "bad_request"),
+        (Method::GET, "/api/v1/tickets?status=open%27%20OR%201%3D1".into(), vec![], 400, "bad_request"),
+        (
+            Method::GET,
+            "/api/v1/tickets?after=%27%3B%20DROP%20TABLE%20tickets".into(),
+            vec![],
+            400,
+            "bad_request",
+        ),
+        (Method::GET, "/api/v1/tickets?bogus=1".into(), vec![], 400, "bad_request"),
+        (Method::GET, "/api/v1/tickets/abc".into(), vec![], 404, "not_found"),
+        (Method::GET, "/api/v1/tickets/99999999".into(), vec![], 404, "not_found"),
+        (Method::GET, "/api/v1/nope".into(), vec![], 404, "not_found"),
+        (Method::DELETE, "/api/v1/tickets".into(), vec![], 405, "bad_request"),
+        (Method::GET, "/api/v1/events?last_event_id=abc".into(), vec![], 400, "bad_request"),
+    ];
+    for (m, p, body, status, code) in cases {
+        let res = raw(m.clone(), p.clone(), body).await.expect("sent");
+        let st = res.status().as_u16();
+        let v: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(st, status, "{m} {p}: {v}");
+        assert_eq!(v["error"]["code"], code, "{m} {p}: {v}");
+        assert!(v["error"]["request_id"].is_string(), "{m} {p}: {v}");
+    }
+    // SQL metacharacters in free text are just text.
+    let v = s.get(ADMIN, "/api/v1/tickets?q=%27%3B%20DROP%20TABLE%20tickets%3B%20--%20%25_").await;
+    assert_eq!(v["items"], json!([]));
+    let v = s.get(ADMIN, "/api/v1/contacts?q=%27%20OR%20%271%27%3D%271").await;
+    assert_eq!(v["items"], json!([]));
+    assert!(!ids(&s.get(ADMIN, "/api/v1/tickets?limit=5").await).is_empty(), "the table is still there");
+}
+
+async fn scenario_workspace(s: &Server) {
+    let me = s.get(ADMIN, "/api/v1/me").await;
+    assert_eq!(me["agent"]["role"], "admin");
+    let views = s.get(ADMIN, "/api/v1/views").await;
+    let names: Vec<&str> =
+        views["items"].as_array().expect("views").iter().filter_map(|v| v["name"].as_str()).collect();
+    assert_eq!(names, ["My open", "Unassigned", "Breaching soon", "Urgent", "Waiting on customer"]);
+    // A view's count equals the number of tickets listed through it.
+    for v in views["items"].as_array().expect("views") {
+        let listed = all_ticket_ids(s, ADMIN, &format!("view={}", v["id"])).await;
+        assert_eq!(v["count"].as_i64(), Some(listed.len() as i64), "view {}", v["name"]);
+    }
+    // Context in one call.
+    let contact = s.get(ADMIN, "/api/v1/contacts?limit=1").await["items"][0].clone();
+    let cid = contact["id"].as_i64().expect("contact id");
+    let ctx = s.get(ADMIN, &format!("/api/v1/contacts/{cid}/context")).await;
+    assert_eq!(ctx["contact"]["id"], cid);
+    assert!(ctx["account"]["name"].is_string());
+    let aid = ctx["account"]["id"].as_i64().expect("account");
+    let actx = s.get(ADMIN, &format!("/api/v1/accounts/{aid}/context")).await;
+    assert!(actx["contacts"].as_array().is_some_and(|c| c.iter().any(|c| c["id"] == cid)));
+    assert_eq!(s.get(ADMIN, &format!("/api/v1/accounts/{aid}")).await["id"], aid);
+    // CRM writes.
+    let (st, a) = s
+        .send(
+            ADMIN,
+            Method::POST,
+            "/api/v1/activities",
+            json!({"kind": "call", "summary": "Renewal call", "contact_id": cid}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let ctx = s.get(ADMIN, &format!("/api/v1/contacts/{cid}/context")).await;
+    assert_eq!(ctx["activities"][0]["summary"], "Renewal call");
+    let (st, t) = s
+        .send(
+            ADMIN,
+            Method::POST,
+            "/api/v1/tasks",
+            json!({"title": "Send the deck", "contact_id": cid, "due_at": "2030-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    let tid = t["id"].as_i64().expect("task id");
+    let (st, t) = s.send(ADMIN, Method::PATCH, &format!("/api/v1/tasks/{tid}"), json!({"done": true})).await;
+    assert_eq!((st, t["done"].as_bool()), (StatusCode::OK, Some(true)));
+    let tasks = s.get(ADMIN, &format!("/api/v1/tasks?contact={cid}&done=true")).await;
+    assert!(ids(&tasks).contains(&tid));
+    let (st, c) = s
+        .send(ADMIN, Method::PATCH, &format!("/api/v1/contacts/{cid}"), json!({"title": "VP Support"}))
+        .await;
+    assert_eq!((st, c["title"].as_str()), (StatusCode::OK, Some("VP Support")));
+    let stale = s
+        .http
+        .patch(format!("{}/api/v1/contacts/{cid}", s.base))
+        .bearer_auth(ADMIN)
+        .header("If-Match", "\"0000\"")
+        .json(&json!({"title": "x"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
+    // Batched resolution.
+    let (st, r) = s
+        .send(
+            ADMIN,
+            Method::POST,
+            "/api/v1/resolve",
+            json!({"refs": [
+                {"kind": "contact", "id": cid.to_string()},
+                {"kind": "slack_user", "id": contact["slack_user_id"]},
+                {"kind": "agent", "id": "1"},
+                {"kind": "account", "id": "nope"}
+            ]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["items"][0]["label"], contact["name"]);
+    assert_eq!(r["items"][1]["desk_id"], cid);
+    assert!(r["items"][2]["label"].is_string());
+    assert!(r["items"][3]["label"].is_null());
+    // Macros: a dry run changes nothing, applying does.
+    let macros = s.get(ADMIN, "/api/v1/macros").await;
+    let ask = macros["items"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["name"] == "Ask for more details"))
+        .cloned()
+        .expect("macro");
+    let open = all_ticket_ids(s, ADMIN, "status=open").await;
+    let tid = open[0];
+    let (st, dry) = s
+        .call(
+            Some(ADMIN),
+            Method::POST,
+            &format!("/api/v1/tickets/{tid}/macros/{}?dry_run=true", ask["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{dry}");
+    assert_eq!((dry["dry_run"].as_bool(), dry["ticket"]["status"].as_str()), (Some(true), Some("pending")));
+    assert_eq!(dry["changes"], json!(["status: open -> pending"]));
+    assert_eq!(s.get(ADMIN, &format!("/api/v1/tickets/{tid}")).await["status"], "open");
+    let (st, done) =
+        s.call(Some(ADMIN), Method::POST, &format!("/api/v1/tickets/{tid}/macros/{}", ask["id"]), None).await;
+    assert_eq!((st, done["ticket"]["status"].as_str()), (StatusCode::OK, Some("pending")));
+    let msgs = s.get(ADMIN, &format!("/api/v1/tickets/{tid}/messages")).await;
+    assert!(
+        msgs["items"]
+            .as_array()
+            .and_then(|m| m.last())
+            .is_some_and(|m| m["body"]["markdown"].as_str().is_some_and(|b| b.starts_with("Could you send")))
+    );
+    // Merge.
+    let (a, b) = (open[1], open[2]);
+    let before =
+        s.get(ADMIN, &format!("/api/v1/tickets/{a}/messages")).await["items"].as_array().map_or(0, Vec::len);
+    let (st, m) =
+        s.send(ADMIN, Method::POST, &format!("/api/v1/tickets/{a}/merge"), json!({"into": b})).await;
+    assert_eq!((st, m["id"].as_i64()), (StatusCode::OK, Some(b)));
+    let src = s.get(ADMIN, &format!("/api/v1/tickets/{a}")).await;
+    assert_eq!((src["status"].as_str(), src["merged_into"].as_i64()), (Some("closed"), Some(b)));
+    let moved = s.get(ADMIN, &format!("/api/v1/tickets/{b}/messages?limit=200")).await["items"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert!(moved > before);
+    let (st, _) =
+        s.send(ADMIN, Method::POST, &format!("/api/v1/tickets/{a}/merge"), json!({"into": b})).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    // The text filter and query params agree.
+    let via_params = all_ticket_ids(s, ADMIN, "status=open,pending&priority=urgent").await;
+    let f = desk::model::TicketFilter::parse_text("status:open,pending priority:urgent").expect("filter");
+    let q: Vec<String> = f.to_query_pairs().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    assert_eq!(all_ticket_ids(s, ADMIN, &q.join("&")).await, via_params);
+    // SLA policies round trip through the admin route.
+    let pol = s.get(ADMIN, "/api/v1/sla-policies").await;
+    let items = pol["items"].clone();
+    assert_eq!(items.as_array().map(Vec::len), Some(3));
+    let (st, back) = s.send(ADMIN, Method::PUT, "/api/v1/sla-policies", items.clone()).await;
+    assert_eq!((st, &back["items"]), (StatusCode::OK, &items));
+    let (st, e) = s
+        .send(ADMIN, Method::PUT, "/api/v1/sla-policies", json!([{"name": "bad", "timezone": "Mars/Base"}]))
+        .await;
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"))
+    );
+}
+
+async fn scenario_notifications(s: &Server) {
+    let (ben_id, ben) = s.token_for("Ben").await;
+    let support = s.team_id("Support").await;
+    let tid = all_ticket_ids(s, ADMIN, &format!("team={support}&status=open")).await[0];
+    let (st, t) =
+        s.send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{tid}"), json!({"assignee_id": ben_id})).await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    let (st, _) = s
+        .send(
+            ADMIN,
+            Method::POST,
+            &format!("/api/v1/tickets/{tid}/messages"),
+            json!({"visibility": "internal", "body_markdown": "@ben can you take this one?"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let n = s.get(&ben, "/api/v1/notifications?unread=true").await;
+    let kinds: Vec<&str> =
+        n["items"].as_array().expect("items").iter().filter_map(|x| x["kind"].as_str()).collect();
+    assert_eq!(kinds, ["mention", "assignment"]);
+    let nid = n["items"][0]["id"].as_i64().expect("id");
+    let (st, r) = s.call(Some(&ben), Method::POST, &format!("/api/v1/notifications/{nid}/read"), None).await;
+    assert_eq!((st, r["read"].as_bool()), (StatusCode::OK, Some(true)));
+    assert_eq!(
+        s.get(&ben, "/api/v1/notifications?unread=true").await["items"].as_array().map(Vec::len),
+        Some(1)
+    );
+    // The admin's notifications are not Ben's.
+    let (st, _) = s.call(Some(ADMIN), Method::POST, &format!("/api/v1/notifications/{nid}/read"), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // An assignee outside the ticket's team is refused.
+    let (hiro, _) = s.token_for("Hiroshi").await;
+    let (st, e) =
+        s.send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{tid}"), json!({"assignee_id": hiro})).await;
+    assert_eq!((st, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("assignee_id")));
+}
+
+async fn scenario_sla(s: &Server) {
+    let mut tickets = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(a) => format!("/api/v1/tickets?sort=sla&limit=200&after={a}"),
+            None => "/api/v1/tickets?sort=sla&limit=200".to_owned(),
+        };
+        let page = s.get(ADMIN, &path).await;
+        tickets.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["next"].as_str() {
+            Some(n) => after = Some(n.to_owned()),
+            None => break,
+        }
+    }
+    // sort=sla: soonest due first, tickets without a running clock last.
+    let due: Vec<Option<jiff::Timestamp>> =
+        tickets.iter().map(|t| t["next_sla_due_at"].as_str().and_then(|d| d.parse().ok())).collect();
+    let firsts_none = due.iter().position(Option::is_none).unwrap_or(due.len());
+    assert!(due[firsts_none..].iter().all(Option::is_none));
+    assert!(due[..firsts_none].windows(2).all(|w| w[0] <= w[1]), "ordered by next_sla_due_at");
+    // The demo has clocks in every state, and each ticket carries its report.
+    let mut states = HashSet::new();
+    for t in &tickets {
+        for m in ["first_response", "next_response", "resolution"] {
+            if let Some(st) = t["sla"][m]["state"].as_str() {
+                states.insert(st.to_owned());
+            }
+        }
+    }
+    for want in ["active", "breached", "paused", "achieved"] {
+        assert!(states.contains(want), "no {want} clock in the demo: {states:?}");
+    }
+    // Raising the priority moves the due instant earlier (or keeps it).
+    let t = tickets
+        .iter()
+        .find(|t| t["status"] == "new" && t["priority"] == "low" && t["next_sla_due_at"].is_string())
+        .or_else(|| {
+            tickets.iter().find(|t| {
+                t["status"] == "new" && t["priority"] != "urgent" && t["next_sla_due_at"].is_string()
+            })
+        })
+        .expect("a new ticket with a running clock");
+    let before: jiff::Timestamp = t["next_sla_due_at"].as_str().and_then(|d| d.parse().ok()).expect("due");
+    let (st, after) = s
+        .send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{}", t["id"]), json!({"priority": "urgent"}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{after}");
+    let now_due: jiff::Timestamp =
+        after["next_sla_due_at"].as_str().and_then(|d| d.parse().ok()).expect("due");
+    assert!(now_due <= before);
+    // Pending pauses the resolution clock.
+    let (st, paused) = s
+        .send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{}", t["id"]), json!({"status": "pending"}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(paused["sla"]["resolution"]["clock"], "paused", "{paused}");
+}
+
+// ---------------------------------------------------------------- SQLite
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_pagination_while_creating() {
+    let s = start_sqlite(40).await;
+    scenario_pagination_while_creating(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_idempotency_and_if_match() {
+    let s = start_sqlite(20).await;
+    scenario_idempotency(&s).await;
+    scenario_if_match(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_authorization_and_bulk() {
+    let s = start_sqlite(60).await;
+    scenario_authorization(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_sse_resume_delivers_each_event_once_in_order() {
+    let s = start_sqlite(10).await;
+    scenario_sse_resume(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_bad_input_gets_the_envelope_never_500() {
+    let s = start_sqlite(10).await;
+    scenario_bad_input(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_workspace_crm_macros_merge() {
+    let s = start_sqlite(50).await;
+    scenario_workspace(&s).await;
+    scenario_notifications(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_sla_reports_and_sort() {
+    let s = start_sqlite(150).await;
+    scenario_sla(&s).await;
+    s.stop().await;
+}
+
+/// Without the demo: the bootstrap admin builds a workspace through the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_empty_workspace_from_scratch() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut o = options(format!("sqlite://{}", dir.path().join("d.db").display()), 0, Clock::system());
+    o.demo = None;
+    let h = spawn(o).await.expect("server");
+    let s = Server { base: h.url(), handle: Some(h), http: http(), _dir: Some(dir) };
+    let (st, team) = s.send(ADMIN, Method::POST, "/api/v1/teams", json!({"name": "Support"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{team}");
+    let (st, _) = s.send(ADMIN, Method::POST, "/api/v1/teams", json!({"name": "Support"})).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let (st, agent) = s
+        .send(
+            ADMIN,
+            Method::POST,
+            "/api/v1/agents",
+            json!({"name": "Kim Lee", "email": "kim@example.com", "teams": [team["id"]]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{agent}");
+    let (st, contact) = s
+        .send(
+            ADMIN,
+            Method::POST,
+            "/api/v1/contacts",
+            json!({"name": "Pat Doe", "email": "pat@customer.example"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{contact}");
+    let (st, t) = s
+        .send(ADMIN, Method::POST, "/api/v1/tickets", json!({"subject": "First", "requester_id": contact["id"], "team_id": team["id"], "tags": ["Hello"]}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    assert_eq!((t["status"].as_str(), t["tags"].clone()), (Some("new"), json!(["hello"])));
+    assert!(t["sla"]["first_response"].is_null(), "no policy, no clocks");
+    let (st, t) = s
+        .send(
+            ADMIN,
+            Method::PATCH,
+            &format!("/api/v1/tickets/{}", t["id"]),
+            json!({"assignee_id": agent["id"]}),
+        )
+        .await;
+    assert_eq!((st, &t["assignee_id"]), (StatusCode::OK, &agent["id"]));
+    let (st, p) = s
+        .send(
+            ADMIN,
+            Method::PUT,
+            "/api/v1/sla-policies",
+            json!([{"name": "24x7", "targets": {"first_response_min": 60}}]),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let t = s.get(ADMIN, &format!("/api/v1/tickets/{}", t["id"])).await;
+    assert_eq!(t["sla"]["first_response"]["state"], "active", "a new policy applies to open tickets: {t}");
+    assert!(t["next_sla_due_at"].is_string());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_expires_after_30_seconds() {
+    let start = jiff::Timestamp::from_second(1_800_000_000).expect("ts");
+    let clock = Clock::fixed(start);
+    let s = start_sqlite_with(20, clock.clone()).await;
+    let support = s.team_id("Support").await;
+    let tid = all_ticket_ids(&s, ADMIN, &format!("team={support}")).await[0];
+    let (_, ben) = s.token_for("Ben").await;
+    let (st, p) = s
+        .send(ADMIN, Method::POST, &format!("/api/v1/tickets/{tid}/presence"), json!({"state": "replying"}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let seen = s.get(&ben, &format!("/api/v1/tickets/{tid}/presence")).await;
+    assert_eq!(seen["items"][0]["state"], "replying");
+    clock.set(start + jiff::SignedDuration::from_secs(29));
+    assert_eq!(
+        s.get(&ben, &format!("/api/v1/tickets/{tid}/presence")).await["items"].as_array().map(Vec::len),
+        Some(1)
+    );
+    clock.set(start + jiff::SignedDuration::from_secs(31));
+    assert_eq!(s.get(&ben, &format!("/api/v1/tickets/{tid}/presence")).await["items"], json!([]));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_answers_429_with_retry_after() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut o = options(format!("sqlite://{}", dir.path().join("d.db").display()), 5, Clock::system());
+    o.rate_limit_per_sec = 1;
+    o.rate_limit_burst = 3;
+    let h = spawn(o).await.expect("server");
+    let http = http();
+    let mut statuses = Vec::new();
+    let mut retry = None;
+    for _ in 0..5 {
+        let r = http.get(format!("{}/api/v1/me", h.url())).bearer_auth(ADMIN).send().await.expect("sent");
+        statuses.push(r.status().as_u16());
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            retry = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        }
+    }
+    assert_eq!(&statuses[..3], &[200, 200, 200]);
+    assert_eq!(statuses[3], 429);
+    assert_eq!(retry.as_deref(), Some("1"));
+    h.shutdown().await;
+}
+
+/// The real binary: starts on port 0, answers, and exits cleanly on SIGTERM.
+#[test]
+fn binary_serves_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_desk"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--demo-size", "5"])
+        .env("DESK_DATA_DIR", dir.path())
+        .env("DESK_BOOTSTRAP_TOKEN", ADMIN)
+        .env("DESK_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("desk serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        let line = lines.next().expect("a line").expect("readable");
+        if let Some(u) = line.strip_prefix("desk serve: listening on ") {
+            break u.to_owned();
+        }
+    };
+    assert!(dir.path().join("desk.db").exists(), "the default database lives in the data directory");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let http = http();
+        let me: Value = http
+            .get(format!("{url}/api/v1/me"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(me["agent"]["role"], "admin");
+        let health = http.get(format!("{url}/healthz")).send().await.expect("sent");
+        assert_eq!(health.status(), StatusCode::OK);
+    });
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("exit status");
+    assert!(exit.success(), "graceful exit, got {exit:?}");
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_scenarios() {
+    let Some((s, url)) = start_postgres(150).await else {
+        eprintln!("DESK_TEST_POSTGRES_URL is not set; skipping the PostgreSQL scenarios");
+        return;
+    };
+    scenario_pagination_while_creating(&s).await;
+    scenario_idempotency(&s).await;
+    scenario_if_match(&s).await;
+    scenario_authorization(&s).await;
+    scenario_sse_resume(&s).await;
+    scenario_bad_input(&s).await;
+    scenario_workspace(&s).await;
+    scenario_notifications(&s).await;
+    scenario_sla(&s).await;
+    s.stop().await;
+    drop_postgres(&url).await;
+}
+
+/// Two `desk serve` processes on one PostgreSQL database: an event written through one
+/// reaches an SSE client of the other (LISTEN/NOTIFY).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_instances_share_events() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Child, Command, Stdio};
+    let Some(db) = fresh_postgres().await else {
+        eprintln!("DESK_TEST_POSTGRES_URL is not set; skipping");
+        return;
+    };
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let start = |demo: bool| -> (Kill, String) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_desk"));
+        cmd.args(["serve", "--db", &db, "--bind", "127.0.0.1:0"]);
+        if demo {
+            cmd.args(["--demo-size", "10"]);
+        }
+        let mut child = cmd
+            .env("DESK_BOOTSTRAP_TOKEN", ADMIN)
+            .env("DESK_LOG", "warn")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("desk serve starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let url = loop {
+            let line = lines.next().expect("a line").expect("readable");
+            if let Some(u) = line.strip_prefix("desk serve: listening on ") {
+                break u.to_owned();
+            }
+        };
+        // Keep draining stderr so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        (Kill(child), url)
+    };
+    let (_a, url_a) = start(true);
+    let (_b, url_b) = start(false);
+    let a = Server { handle: None, base: url_a, http: http(), _dir: None };
+    let b = Server { handle: None, base: url_b, http: http(), _dir: None };
+    let mut stream = open_events(&b, ADMIN, None).await;
+    let mut buf = String::new();
+    let requester =
+        a.get(ADMIN, "/api/v1/contacts?limit=1").await["items"][0]["id"].as_i64().expect("contact");
+    let (st, t) = a
+        .send(
+            ADMIN,
+            Method::POST,
+            "/api/v1/tickets",
+            json!({"subject": "Across instances", "requester_id": requester}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let got = read_events(&mut stream, &mut buf, 1).await;
+    assert_eq!(got[0].1, "ticket.created");
+    assert_eq!(got[0].2["ticket_id"], t["id"]);
+    drop(stream);
+    drop((_a, _b));
+    drop_postgres(&db).await;
+}
