@@ -300,6 +300,8 @@ pub struct App {
     pub workspace_label: Option<String>,
     pub keymap: Keymap,
     pub bell: bool,
+    /// Notification kinds announced with a toast (and the bell); config `[notifications] kinds`.
+    pub notify_kinds: Vec<NotificationKind>,
     pub views: Vec<View>,
     pub view_idx: usize,
     /// The active view's tickets, in the view's order.
@@ -354,6 +356,7 @@ impl App {
             workspace_label: None,
             keymap,
             bell: false,
+            notify_kinds: NotificationKind::ALL.to_vec(),
             views: Vec::new(),
             view_idx: 0,
             tickets: Vec::new(),
@@ -1064,8 +1067,15 @@ fn on_event(app: &mut App, ev: Event) -> Vec<Effect> {
         k::NOTIFICATION_CREATED => {
             app.unread += 1;
             fx.push(Effect::LoadNotifications);
-            if app.bell {
-                fx.push(Effect::Bell);
+            let kind =
+                ev.data.get("kind").and_then(|k| k.as_str()).and_then(|k| k.parse::<NotificationKind>().ok());
+            if kind.is_none_or(|k| app.notify_kinds.contains(&k)) {
+                let summary = ev.data.get("summary").and_then(|s| s.as_str()).unwrap_or("New notification");
+                let key = app.keymap.label(Action::Notifications);
+                app.toast(format!("✉ {summary} ({key} to see all)"));
+                if app.bell {
+                    fx.push(Effect::Bell);
+                }
             }
         }
         k::PRESENCE_CHANGED => {
