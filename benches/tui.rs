@@ -115,7 +115,12 @@ fn startup(c: &mut Criterion) {
                     let mut term =
                         ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 45)).expect("term");
                     term.draw(|f| desk::tui::view::draw(f, &app, &theme)).expect("draw");
-                    assert!(!app.visible.is_empty(), "the first view shows tickets");
+                    assert!(
+                        !app.visible.is_empty(),
+                        "the first view shows tickets; views {:?}; toasts {:?}",
+                        app.views.iter().map(|v| (&v.name, v.count)).collect::<Vec<_>>(),
+                        app.toasts
+                    );
                     total += started.elapsed();
                     server.shutdown().await;
                 });

@@ -62,6 +62,7 @@ pub fn run(global: &GlobalArgs) -> Result<(), CliError> {
         let mut app = App::new(client.server_now(), tz, keymap);
         app.workspace_label = label;
         app.bell = config.notifications.bell;
+        app.notify_kinds = config.notifications.kinds.clone();
         let rt = Runtime {
             client,
             app,

@@ -300,6 +300,8 @@ pub struct App {
     pub workspace_label: Option<String>,
     pub keymap: Keymap,
     pub bell: bool,
+    /// Notification kinds announced with a toast (and the bell); config `[notifications] kinds`.
+    pub notify_kinds: Vec<NotificationKind>,
     pub views: Vec<View>,
     pub view_idx: usize,
     /// The active view's tickets, in the view's order.
@@ -337,6 +339,9 @@ pub struct App {
     /// What to do once macros or agents arrive (the picker that asked for them).
     after_load: Option<Action>,
     open_when_loaded: Option<TicketId>,
+    /// Tickets reloaded after our own reply: a newer version there is ours, not a change by
+    /// someone else.
+    own_reload: BTreeSet<TicketId>,
     pub quit: bool,
 }
 
@@ -351,6 +356,7 @@ impl App {
             workspace_label: None,
             keymap,
             bell: false,
+            notify_kinds: NotificationKind::ALL.to_vec(),
             views: Vec::new(),
             view_idx: 0,
             tickets: Vec::new(),
@@ -384,6 +390,7 @@ impl App {
             views_stale: false,
             after_load: None,
             open_when_loaded: None,
+            own_reload: BTreeSet::new(),
             quit: false,
         }
     }
@@ -914,6 +921,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                         open.docs.insert(m.id, crate::tui::view::parse_body(&m));
                         list.push(m);
                     }
+                    app.own_reload.insert(ticket);
                     vec![Effect::LoadTicket(ticket)]
                 }
                 Err(e) => {
@@ -1059,8 +1067,15 @@ fn on_event(app: &mut App, ev: Event) -> Vec<Effect> {
         k::NOTIFICATION_CREATED => {
             app.unread += 1;
             fx.push(Effect::LoadNotifications);
-            if app.bell {
-                fx.push(Effect::Bell);
+            let kind =
+                ev.data.get("kind").and_then(|k| k.as_str()).and_then(|k| k.parse::<NotificationKind>().ok());
+            if kind.is_none_or(|k| app.notify_kinds.contains(&k)) {
+                let summary = ev.data.get("summary").and_then(|s| s.as_str()).unwrap_or("New notification");
+                let key = app.keymap.label(Action::Notifications);
+                app.toast(format!("✉ {summary} ({key} to see all)"));
+                if app.bell {
+                    fx.push(Effect::Bell);
+                }
             }
         }
         k::PRESENCE_CHANGED => {
@@ -1083,9 +1098,13 @@ fn on_event(app: &mut App, ev: Event) -> Vec<Effect> {
 fn on_ticket(app: &mut App, id: TicketId, t: Ticket) -> Vec<Effect> {
     let mut fx = Vec::new();
     let own_change = app.pending.values().any(|p| p.originals.iter().any(|(_, o)| o.id == id));
+    let own_reply = app.own_reload.remove(&id);
     if let Some(open) = app.open.as_mut().filter(|o| o.ticket.id == id) {
-        if t.version > open.seen_version && !own_change {
+        if t.version > open.seen_version && !own_change && !own_reply {
             open.changed = true;
+        }
+        if own_reply {
+            open.seen_version = open.seen_version.max(t.version);
         }
         open.ticket = t.clone();
     }

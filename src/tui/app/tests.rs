@@ -380,9 +380,18 @@ fn live_events_insert_tickets_keep_selection_and_count_notifications() {
     assert_eq!(selected_id(&app), before, "selection stays on the same ticket");
     let fx = update(&mut app, Msg::Tick(fixtures::now()));
     assert!(fx.contains(&Effect::LoadViews), "counts refresh once per tick, not per event");
-    let fx = update(&mut app, Msg::Event(ev("notification.created", None)));
+    let mut note = ev("notification.created", None);
+    note.data = serde_json::json!({"kind": "mention", "summary": "Grace mentioned you on #1003"});
+    let fx = update(&mut app, Msg::Event(note.clone()));
     assert!(fx.contains(&Effect::Bell));
     assert_eq!(app.unread, 3);
+    assert!(app.toasts.back().unwrap().text.contains("Grace mentioned you"));
+    // Kinds left out of `[notifications] kinds` count, but neither toast nor ring.
+    app.notify_kinds = vec![NotificationKind::Assignment];
+    app.toasts.clear();
+    let fx = update(&mut app, Msg::Event(note));
+    assert!(!fx.contains(&Effect::Bell) && app.toasts.is_empty());
+    assert_eq!(app.unread, 4);
     // An update that moves a ticket out of the view removes it.
     let mut gone = ticket(&app, 1001);
     gone.status = Status::Closed;

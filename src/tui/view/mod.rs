@@ -80,8 +80,6 @@ fn pane_block<'a>(app: &App, pane: Pane, title: String, theme: &Theme) -> Block<
     if app.narrow() {
         let panes = app.panes();
         if panes.len() > 1 {
-            let pos =
-                panes.iter().position(|p| *p == pane || (*p == Pane::Editor && pane == Pane::Conversation));
             let names: Vec<&str> = panes
                 .iter()
                 .filter(|p| **p != Pane::Editor)
@@ -91,7 +89,6 @@ fn pane_block<'a>(app: &App, pane: Pane, title: String, theme: &Theme) -> Block<
                     Pane::Contact => "contact",
                 })
                 .collect();
-            let _ = pos;
             title_spans.push(Span::styled(
                 format!("[{}] tab: next, q: back ", names.join(" › ")),
                 theme.style(Role::Muted),

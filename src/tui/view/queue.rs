@@ -78,8 +78,8 @@ struct Columns {
 }
 
 fn columns(width: usize) -> Columns {
-    // mark 2, id 6, badge 9, priority 5 are always there.
-    let fixed = 2 + 6 + 9 + 5;
+    // mark 2, id 6, badge 10 (`RES -13d04`), priority 5 are always there.
+    let fixed = 2 + 6 + 10 + 5;
     let (requester, assignee, age) = match width {
         w if w >= 110 => (24, 14, 5),
         w if w >= 80 => (20, 0, 5),
@@ -96,7 +96,7 @@ pub fn render_queue_rows(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme)
         return;
     }
     let cols = columns(area.width as usize);
-    let mut header = format!("{}{}{}{}", fit("", 2), fit("id", 6), fit("sla", 9), fit("pri", 5));
+    let mut header = format!("{}{}{}{}", fit("", 2), fit("id", 6), fit("sla", 10), fit("pri", 5));
     if cols.requester > 0 {
         header.push_str(&fit("requester · account", cols.requester));
     }
@@ -174,7 +174,7 @@ fn row_line<'a>(app: &App, t: &Ticket, cols: &Columns, selected: bool, theme: &T
     let mut spans = vec![
         mark,
         Span::styled(fit(&format!("#{}", t.id), 6), theme.style(Role::Muted)),
-        Span::styled(fit(&badge_text, 8), badge_style),
+        Span::styled(fit(&badge_text, 9), badge_style),
         Span::raw(" "),
         Span::styled(fit(pri, 5), theme.style(pri_role)),
     ];
