@@ -30,10 +30,14 @@ use crate::model::Event;
 
 /// The migrations of each dialect, embedded at build time (`migrations/<dialect>/NNNN_name.sql`).
 /// Listed by hand because `sqlx::migrate!` needs sqlx's `macros` feature, which we do not build.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../../migrations/sqlite/0001_init.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../../migrations/postgres/0001_init.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../../migrations/sqlite/0001_init.sql")),
+    (2, "slack", include_str!("../../../migrations/sqlite/0002_slack.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../../migrations/postgres/0001_init.sql")),
+    (2, "slack", include_str!("../../../migrations/postgres/0002_slack.sql")),
+];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(
