@@ -85,11 +85,19 @@ fn bench(c: &mut Criterion) {
         b.iter(|| evaluate(black_box(&policy), black_box(&year), black_box(year_now)))
     });
 
+    // The same primitive over a day, a week and a year: the ratio shows the cost in days
+    // (here nearly flat: transition-free weeks are added whole).
     let cal = policy.calendar();
-    let (from, to) = (ts("2026-01-05T15:00:00Z"), ts("2027-01-04T15:00:00Z"));
-    group.bench_function("calendar/business_minutes_between_one_year", |b| {
-        b.iter(|| cal.business_minutes_between(black_box(from), black_box(to)))
-    });
+    let from = ts("2026-01-05T15:00:00Z");
+    for (name, to) in [
+        ("one_day", ts("2026-01-06T15:00:00Z")),
+        ("one_week", ts("2026-01-12T15:00:00Z")),
+        ("one_year", ts("2027-01-04T15:00:00Z")),
+    ] {
+        group.bench_function(format!("calendar/business_minutes_between_{name}"), |b| {
+            b.iter(|| cal.business_minutes_between(black_box(from), black_box(to)))
+        });
+    }
     group.bench_function("calendar/add_business_minutes_one_year", |b| {
         b.iter(|| cal.add_business_minutes(black_box(from), black_box(250 * 480)))
     });

@@ -56,5 +56,75 @@ fn fuzzy_filter(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, queue_render, fuzzy_filter);
+/// Start-up to the first painted queue on the embedded workspace with 10,000 tickets: start
+/// the server over an existing SQLite file, connect, load me and the views, load the first
+/// page of the first non-empty view, draw. (Seeding happens once, before measuring.)
+fn startup(c: &mut Criterion) {
+    use desk::client::{ApiClient, ClientOptions, Drafts, Outbox};
+    use desk::server::{ServeOptions, spawn};
+    use desk::tui::app::{App, Msg, update};
+    use std::collections::VecDeque;
+    use std::time::{Duration, Instant};
+
+    const TOKEN: &str = "bench-token-0123456789abcdef";
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let options = |demo| {
+        let mut o = ServeOptions::new(db.clone());
+        o.bind = "127.0.0.1:0".parse().expect("addr");
+        o.demo = demo;
+        o.bootstrap_token = Some(TOKEN.into());
+        o.rate_limit_per_sec = 0;
+        o
+    };
+    rt.block_on(async {
+        let seeded = spawn(options(Some(10_000))).await.expect("seed 10,000 tickets");
+        seeded.shutdown().await;
+    });
+    let theme = Theme::dark();
+    let data = dir.path().join("data");
+    let mut group = c.benchmark_group("startup_first_paint");
+    group.sample_size(10);
+    group.bench_function("10k_tickets", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                rt.block_on(async {
+                    let started = Instant::now();
+                    let server = spawn(options(None)).await.expect("server");
+                    let client = ApiClient::new(&server.url(), Some(TOKEN.into()), ClientOptions::default())
+                        .expect("client");
+                    let (outbox, drafts) = (Outbox::open(&data), Drafts::open(&data));
+                    let mut app = App::new(client.server_now(), jiff::tz::TimeZone::UTC, Default::default());
+                    update(&mut app, Msg::Resize(160, 45));
+                    let mut queue: VecDeque<_> = app.start().into();
+                    // Until the first page of tickets is in: that is the first painted queue.
+                    while let Some(fx) = queue.pop_front() {
+                        if let Some(msg) = desk::tui::runtime::perform(&client, &outbox, &drafts, fx).await {
+                            let first_page = matches!(msg, Msg::Tickets { first: true, .. });
+                            let more = update(&mut app, msg);
+                            if first_page {
+                                break;
+                            }
+                            queue.extend(more.into_iter().filter(|f| {
+                                !matches!(f, desk::tui::app::Effect::LoadTickets { after: Some(_), .. })
+                            }));
+                        }
+                    }
+                    let mut term =
+                        ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 45)).expect("term");
+                    term.draw(|f| desk::tui::view::draw(f, &app, &theme)).expect("draw");
+                    assert!(!app.visible.is_empty(), "the first view shows tickets");
+                    total += started.elapsed();
+                    server.shutdown().await;
+                });
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, queue_render, fuzzy_filter, startup);
 criterion_main!(benches);

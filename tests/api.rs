@@ -66,10 +66,24 @@ async fn fresh_postgres() -> Option<String> {
     Some(format!("{prefix}/{name}"))
 }
 
-async fn start_postgres(demo: usize) -> Option<Server> {
+/// Drops a database made by [`fresh_postgres`] (FORCE closes what is still connected).
+async fn drop_postgres(url: &str) {
+    let (Ok(base), Some((_, name))) = (std::env::var("DESK_TEST_POSTGRES_URL"), url.rsplit_once('/')) else {
+        return;
+    };
+    use sqlx::Connection;
+    let Ok(mut conn) = sqlx::PgConnection::connect(&base).await else { return };
+    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await {
+        eprintln!("could not drop the test database {name}: {e}");
+    }
+}
+
+async fn start_postgres(demo: usize) -> Option<(Server, String)> {
     let url = fresh_postgres().await?;
-    let handle = spawn(options(url, demo, Clock::system())).await.expect("server starts on PostgreSQL");
-    Some(Server { base: handle.url(), handle: Some(handle), http: http(), _dir: None })
+    let handle =
+        spawn(options(url.clone(), demo, Clock::system())).await.expect("server starts on PostgreSQL");
+    Some((Server { base: handle.url(), handle: Some(handle), http: http(), _dir: None }, url))
 }
 
 impl Server {
@@ -820,6 +834,66 @@ async fn sqlite_sla_reports_and_sort() {
     s.stop().await;
 }
 
+/// Without the demo: the bootstrap admin builds a workspace through the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_empty_workspace_from_scratch() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut o = options(format!("sqlite://{}", dir.path().join("d.db").display()), 0, Clock::system());
+    o.demo = None;
+    let h = spawn(o).await.expect("server");
+    let s = Server { base: h.url(), handle: Some(h), http: http(), _dir: Some(dir) };
+    let (st, team) = s.send(ADMIN, Method::POST, "/api/v1/teams", json!({"name": "Support"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{team}");
+    let (st, _) = s.send(ADMIN, Method::POST, "/api/v1/teams", json!({"name": "Support"})).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let (st, agent) = s
+        .send(
+            ADMIN,
+            Method::POST,
+            "/api/v1/agents",
+            json!({"name": "Kim Lee", "email": "kim@example.com", "teams": [team["id"]]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{agent}");
+    let (st, contact) = s
+        .send(
+            ADMIN,
+            Method::POST,
+            "/api/v1/contacts",
+            json!({"name": "Pat Doe", "email": "pat@customer.example"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{contact}");
+    let (st, t) = s
+        .send(ADMIN, Method::POST, "/api/v1/tickets", json!({"subject": "First", "requester_id": contact["id"], "team_id": team["id"], "tags": ["Hello"]}))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{t}");
+    assert_eq!((t["status"].as_str(), t["tags"].clone()), (Some("new"), json!(["hello"])));
+    assert!(t["sla"]["first_response"].is_null(), "no policy, no clocks");
+    let (st, t) = s
+        .send(
+            ADMIN,
+            Method::PATCH,
+            &format!("/api/v1/tickets/{}", t["id"]),
+            json!({"assignee_id": agent["id"]}),
+        )
+        .await;
+    assert_eq!((st, &t["assignee_id"]), (StatusCode::OK, &agent["id"]));
+    let (st, p) = s
+        .send(
+            ADMIN,
+            Method::PUT,
+            "/api/v1/sla-policies",
+            json!([{"name": "24x7", "targets": {"first_response_min": 60}}]),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let t = s.get(ADMIN, &format!("/api/v1/tickets/{}", t["id"])).await;
+    assert_eq!(t["sla"]["first_response"]["state"], "active", "a new policy applies to open tickets: {t}");
+    assert!(t["next_sla_due_at"].is_string());
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_expires_after_30_seconds() {
     let start = jiff::Timestamp::from_second(1_800_000_000).expect("ts");
@@ -916,7 +990,7 @@ fn binary_serves_and_stops_on_sigterm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_store_scenarios() {
-    let Some(s) = start_postgres(150).await else {
+    let Some((s, url)) = start_postgres(150).await else {
         eprintln!("DESK_TEST_POSTGRES_URL is not set; skipping the PostgreSQL scenarios");
         return;
     };
@@ -930,6 +1004,7 @@ async fn postgres_store_scenarios() {
     scenario_notifications(&s).await;
     scenario_sla(&s).await;
     s.stop().await;
+    drop_postgres(&url).await;
 }
 
 /// Two `desk serve` processes on one PostgreSQL database: an event written through one
@@ -993,6 +1068,9 @@ async fn postgres_two_instances_share_events() {
     let got = read_events(&mut stream, &mut buf, 1).await;
     assert_eq!(got[0].1, "ticket.created");
     assert_eq!(got[0].2["ticket_id"], t["id"]);
+    drop(stream);
+    drop((_a, _b));
+    drop_postgres(&db).await;
 }
 
 // ---------------------------------------------------------------- Slack, auto-responders, SLA warnings

@@ -130,28 +130,83 @@ fn init_file_logging(paths: &Paths) -> Option<tracing_appender::non_blocking::Wo
     Some(guard)
 }
 
-mod local {
+/// The local workspace: `desk` with no server configured.
+pub mod local {
     use super::*;
+    use crate::server::{ServeOptions, ServerHandle};
+    use std::path::{Path, PathBuf};
 
-    /// The embedded workspace: a server in this process on a loopback port.
+    /// Tickets seeded into a new local workspace (`DESK_DEMO_TICKETS` overrides).
+    pub const DEMO_TICKETS: usize = 500;
+
+    /// The embedded workspace: the real server in this process, on a loopback port.
     pub struct Workspace {
         pub url: String,
         pub token: String,
         pub label: String,
+        pub db: PathBuf,
+        handle: ServerHandle,
     }
 
     impl Workspace {
-        pub async fn shutdown(self) {}
+        pub async fn shutdown(self) {
+            self.handle.shutdown().await;
+        }
     }
 
+    pub fn db_path(data_dir: &Path) -> PathBuf {
+        data_dir.join("workspace.db")
+    }
+
+    /// Starts the embedded server over `<data>/workspace.db`; the first start seeds the demo
+    /// workspace and creates the admin token it then keeps in `<data>/workspace.token` (0600).
     pub async fn open(paths: &Paths) -> Result<Workspace, CliError> {
-        Err(CliError::new(
-            Exit::Auth,
-            format!(
-                "no server configured and the local workspace is not available in this build ({})",
-                paths.data_dir.display()
-            ),
-        )
-        .with_hint("run `desk login --server URL`, or set DESK_SERVER and DESK_TOKEN"))
+        let io = |what: &str, p: &Path, e: std::io::Error| {
+            CliError::new(Exit::Error, format!("{what} {}: {e}", p.display()))
+        };
+        std::fs::create_dir_all(&paths.data_dir).map_err(|e| io("cannot create", &paths.data_dir, e))?;
+        let db = db_path(&paths.data_dir);
+        let token_file = paths.data_dir.join("workspace.token");
+        let fresh = !db.exists();
+        let token = match std::fs::read_to_string(&token_file) {
+            Ok(t) if !t.trim().is_empty() => t.trim().to_owned(),
+            Ok(_) | Err(_) if !fresh => {
+                return Err(CliError::new(
+                    Exit::Auth,
+                    format!(
+                        "the local workspace {} has no token file {}",
+                        db.display(),
+                        token_file.display()
+                    ),
+                )
+                .with_hint(format!("move {} away to start a new demo workspace", db.display())));
+            }
+            _ => {
+                let t = format!("desk_local_{}", hex::encode(rand::random::<[u8; 24]>()));
+                crate::client::atomic_write(&token_file, t.as_bytes())
+                    .map_err(|e| io("cannot write", &token_file, e))?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600))
+                        .map_err(|e| io("cannot protect", &token_file, e))?;
+                }
+                t
+            }
+        };
+        let demo =
+            std::env::var("DESK_DEMO_TICKETS").ok().and_then(|n| n.parse().ok()).unwrap_or(DEMO_TICKETS);
+        let mut opts = ServeOptions::new(format!("sqlite://{}", db.display()));
+        opts.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        opts.demo = Some(demo);
+        opts.bootstrap_token = Some(token.clone());
+        // One agent on its own machine: no need to rate-limit the console.
+        opts.rate_limit_per_sec = 0;
+        let handle = crate::server::spawn(opts).await.map_err(|e| {
+            CliError::new(Exit::Unavailable, format!("cannot start the local workspace: {e}"))
+                .with_hint(format!("the database is {}", db.display()))
+        })?;
+        tracing::info!(url = %handle.url(), db = %db.display(), "local workspace started");
+        Ok(Workspace { url: handle.url(), token, label: "demo workspace (local)".into(), db, handle })
     }
 }

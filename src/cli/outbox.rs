@@ -103,14 +103,14 @@ pub fn run(args: OutboxArgs, global: &GlobalArgs) -> Result<(), CliError> {
 
 fn table(out: &Out, rows: &[Row]) -> String {
     let cols = [
-        Column { header: "ID", min: 8, flex: false },
-        Column { header: "STATE", min: 6, flex: false },
-        Column { header: "TICKET", min: 5, flex: false },
-        Column { header: "KIND", min: 4, flex: false },
-        Column { header: "TRIES", min: 5, flex: false },
-        Column { header: "CREATED", min: 10, flex: false },
-        Column { header: "ERROR", min: 10, flex: false },
-        Column { header: "BODY", min: 10, flex: true },
+        Column::new("ID", 8),
+        Column::new("STATE", 6),
+        Column::new("TICKET", 5),
+        Column::new("KIND", 4),
+        Column::new("TRIES", 5),
+        Column::new("CREATED", 10),
+        Column::new("ERROR", 10).max(40),
+        Column::new("BODY", 10).flex(),
     ];
     let cells: Vec<Vec<Cell>> = rows
         .iter()

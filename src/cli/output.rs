@@ -64,7 +64,7 @@ impl Out {
 
     /// The style, or no style when colour is off.
     pub fn paint(&self, style: Style, text: &str) -> String {
-        if self.color && style != Style::new() {
+        if self.color && style != Style::new() && !text.is_empty() {
             format!("{}{text}{}", style.render(), style.render_reset())
         } else {
             text.to_owned()
@@ -151,6 +151,22 @@ pub struct Column {
     pub header: &'static str,
     pub min: usize,
     pub flex: bool,
+    /// Widest this column gets on a terminal (the flexible column has none).
+    pub max: usize,
+}
+
+impl Column {
+    pub const fn new(header: &'static str, min: usize) -> Column {
+        Column { header, min, flex: false, max: usize::MAX }
+    }
+
+    pub const fn max(self, max: usize) -> Column {
+        Column { max, ..self }
+    }
+
+    pub const fn flex(self) -> Column {
+        Column { flex: true, ..self }
+    }
 }
 
 /// One cell: the plain text (already [`clean`]ed) and its style.
@@ -195,12 +211,20 @@ pub fn fit_widths(columns: &[Column], rows: &[Vec<Cell>], total: usize) -> Vec<u
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            rows.iter().map(|r| r.get(i).map_or(0, |(t, _)| t.width())).max().unwrap_or(0).max(c.header.len())
+            let natural = rows.iter().map(|r| r.get(i).map_or(0, |(t, _)| t.width())).max().unwrap_or(0);
+            natural.max(c.header.len())
         })
         .collect();
     let gaps = 2 * columns.len().saturating_sub(1);
     let sum = |w: &[usize]| w.iter().sum::<usize>() + gaps;
-    // Shrink the flexible column first, then every column in turn, to its minimum.
+    // Shrink long columns to their cap first, then the flexible column, then every column
+    // in turn, each to its minimum.
+    for (i, c) in columns.iter().enumerate() {
+        let over = sum(&widths).saturating_sub(total);
+        if over > 0 && widths[i] > c.max.max(c.min) {
+            widths[i] -= over.min(widths[i] - c.max.max(c.min));
+        }
+    }
     let order: Vec<usize> = columns
         .iter()
         .enumerate()
@@ -289,11 +313,8 @@ mod tests {
         Out { format, color: false, width, tty: format == Format::Table }
     }
 
-    const COLS: [Column; 3] = [
-        Column { header: "ID", min: 3, flex: false },
-        Column { header: "SUBJECT", min: 8, flex: true },
-        Column { header: "STATUS", min: 4, flex: false },
-    ];
+    const COLS: [Column; 3] =
+        [Column::new("ID", 3), Column::new("SUBJECT", 8).flex(), Column::new("STATUS", 4)];
 
     fn rows() -> Vec<Vec<Cell>> {
         vec![
@@ -331,6 +352,16 @@ mod tests {
     fn very_narrow_terminals_shrink_every_column_to_its_minimum() {
         let w = fit_widths(&COLS, &rows(), 10);
         assert_eq!(w, vec![3, 8, 4]);
+    }
+
+    #[test]
+    fn capped_columns_give_way_before_the_flexible_one() {
+        let cols = [Column::new("WHO", 4).max(6), Column::new("SUBJECT", 5).flex()];
+        let rows =
+            vec![vec![("Somebody Long".to_string(), Style::new()), ("A subject".to_string(), Style::new())]];
+        assert_eq!(fit_widths(&cols, &rows, 100), vec![13, 9], "room enough: nothing shrinks");
+        assert_eq!(fit_widths(&cols, &rows, 20), vec![9, 9], "the capped column gives way first");
+        assert_eq!(fit_widths(&cols, &rows, 15), vec![6, 7], "then the flexible one");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Output: `{"first_response": {...}|null, "next_response": {...}|null, "resolution": {...}|null}`.
 //! Every input problem exits 2 with the JSON path of the offending field (docs/sla.md).
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -29,8 +29,14 @@ pub fn run(cmd: SlaCommand) -> Result<(), CliError> {
     match cmd {
         SlaCommand::Eval { file } => {
             let input = read_input(file.as_deref())?;
-            println!("{}", eval(&input)?);
-            Ok(())
+            let out = eval(&input)?;
+            match writeln!(std::io::stdout().lock(), "{out}") {
+                // A closed pipe (`desk sla eval x | head`) is the reader's choice, not an error.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(CliError::new(Exit::Error, format!("cannot write to stdout: {e}")))
+                }
+                _ => Ok(()),
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use super::output::{self, Cell, Column, Format, Out, OutputArgs, clean, note, st
 use super::{CliError, Exit, GlobalArgs};
 use crate::client::{ApiClient, ApiError, Delivery, TicketQuery, parse_when};
 use crate::model::*;
+use crate::richtext;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TicketsCmd {
@@ -268,14 +269,14 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<(), CliError> {
 }
 
 const LIST_COLUMNS: [Column; 8] = [
-    Column { header: "ID", min: 4, flex: false },
-    Column { header: "SLA", min: 6, flex: false },
-    Column { header: "PRI", min: 4, flex: false },
-    Column { header: "STATUS", min: 4, flex: false },
-    Column { header: "REQUESTER", min: 8, flex: false },
-    Column { header: "SUBJECT", min: 10, flex: true },
-    Column { header: "ASSIGNEE", min: 4, flex: false },
-    Column { header: "UPDATED", min: 6, flex: false },
+    Column::new("ID", 4),
+    Column::new("SLA", 6),
+    Column::new("PRI", 4),
+    Column::new("STATUS", 4),
+    Column::new("REQUESTER", 8).max(24),
+    Column::new("SUBJECT", 10).flex(),
+    Column::new("ASSIGNEE", 4),
+    Column::new("UPDATED", 6),
 ];
 
 /// The queue as a table (terminal) or TSV (pipe: id, status, priority, next SLA due,
@@ -386,11 +387,85 @@ async fn show(ctx: &Ctx, id: TicketId, args: OutputArgs) -> Result<(), CliError>
     if !out.human() {
         return output::print_json(&serde_json::json!({ "ticket": ticket, "messages": messages }));
     }
-    output::write_stdout(&render_conversation(&out, &ticket, &messages, client.server_now()))
+    // A terminal gets the conversation rendered (ANSI), with mention labels from one
+    // `/resolve` call; a pipe gets the server's Markdown untouched.
+    let labels =
+        if out.format == Format::Table { mention_labels(&client, &messages).await } else { Labels::new() };
+    output::write_stdout(&render_conversation(&out, &ticket, &messages, client.server_now(), &labels))
 }
 
-/// A ticket and its conversation as Markdown (headers coloured on a terminal).
-pub fn render_conversation(out: &Out, t: &Ticket, messages: &[Message], now: Timestamp) -> String {
+/// Display labels of mentions, keyed by (is channel, id).
+type Labels = std::collections::HashMap<(bool, String), String>;
+
+/// Resolves every user and channel mention of the conversation in one call. A failure
+/// only costs the labels: mentions then show their stored label or raw id.
+async fn mention_labels(client: &ApiClient, messages: &[Message]) -> Labels {
+    let mut refs = Vec::new();
+    for m in messages {
+        collect_mentions(&m.body.tiptap, &mut refs);
+    }
+    refs.sort_by(|a: &EntityRef, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+    refs.dedup();
+    if refs.is_empty() {
+        return Labels::new();
+    }
+    match client.resolve(refs).await {
+        Ok(r) => r
+            .items
+            .into_iter()
+            .filter_map(|e| e.label.map(|l| ((e.kind == RefKind::SlackChannel, e.id), l)))
+            .collect(),
+        Err(e) => {
+            tracing::warn!("cannot resolve mentions: {e}");
+            Labels::new()
+        }
+    }
+}
+
+fn collect_mentions(node: &serde_json::Value, out: &mut Vec<EntityRef>) {
+    if node.get("type").and_then(|t| t.as_str()) == Some("mention") {
+        let attrs = node.get("attrs");
+        let id = attrs.and_then(|a| a.get("id")).and_then(|v| v.as_str());
+        let ch = attrs.and_then(|a| a.get("mentionSuggestionChar")).and_then(|v| v.as_str());
+        if let Some(id) = id {
+            let kind = match richtext::Mention::kind_from(ch, id) {
+                richtext::MentionKind::User => Some(RefKind::SlackUser),
+                richtext::MentionKind::Channel => Some(RefKind::SlackChannel),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                out.push(EntityRef { kind, id: id.to_owned() });
+            }
+        }
+    }
+    if let Some(children) = node.get("content").and_then(|c| c.as_array()) {
+        for c in children {
+            collect_mentions(c, out);
+        }
+    }
+}
+
+/// One message body for a terminal: the TipTap document rendered by `richtext` (the
+/// server's Markdown when the document does not load).
+fn render_body(out: &Out, m: &Message, labels: &Labels) -> String {
+    let doc = richtext::Doc::from_json(&m.body.tiptap)
+        .unwrap_or_else(|_| richtext::from_markdown(&m.body.markdown));
+    let resolver = |kind: richtext::MentionKind, id: &str| {
+        labels.get(&(kind == richtext::MentionKind::Channel, id.to_owned())).cloned()
+    };
+    let text = richtext::to_text(&doc, &richtext::Styles::plain(), &resolver);
+    if out.color { richtext::text_to_ansi(&text) } else { richtext::text_to_plain(&text) }
+}
+
+/// A ticket and its conversation: Markdown for a pipe; on a terminal (`Format::Table`) the
+/// bodies rendered with styles and mention labels.
+fn render_conversation(
+    out: &Out,
+    t: &Ticket,
+    messages: &[Message],
+    now: Timestamp,
+    labels: &Labels,
+) -> String {
     let mut s = String::new();
     s.push_str(&out.paint(style::HEADER, &format!("# #{} {}", t.id, clean(&t.subject, true))));
     s.push_str("\n\n");
@@ -434,7 +509,11 @@ pub fn render_conversation(out: &Out, t: &Ticket, messages: &[Message], now: Tim
         s.push('\n');
         s.push_str(&out.paint(st, &format!("## {who}{label} · {}", m.created_at)));
         s.push_str("\n\n");
-        s.push_str(clean(&m.body.markdown, false).trim_end());
+        if out.format == Format::Table {
+            s.push_str(render_body(out, m, labels).trim_end());
+        } else {
+            s.push_str(clean(&m.body.markdown, false).trim_end());
+        }
         s.push('\n');
     }
     s
@@ -627,11 +706,8 @@ async fn bulk(ctx: &Ctx, mut ids: Vec<TicketId>, p: PatchArgs, args: OutputArgs)
                     vec![(r.id.to_string(), Style::new()), (status.to_owned(), st), (detail, Style::new())]
                 })
                 .collect();
-            let cols = [
-                Column { header: "ID", min: 4, flex: false },
-                Column { header: "RESULT", min: 5, flex: false },
-                Column { header: "ERROR", min: 10, flex: true },
-            ];
+            let cols =
+                [Column::new("ID", 4), Column::new("RESULT", 5), Column::new("ERROR", 10).max(40).flex()];
             output::write_stdout(&output::render_table(&out, &cols, &rows))?;
         }
     }
@@ -832,7 +908,7 @@ mod tests {
             msg(2, AuthorKind::Agent, "Bo", Visibility::Internal, "Probably the SSO cookie."),
         ];
         let out = Out { format: Format::Tsv, color: false, width: 80, tty: false };
-        insta::assert_snapshot!(render_conversation(&out, &t, &messages, now), @r"
+        insta::assert_snapshot!(render_conversation(&out, &t, &messages, now, &Labels::new()), @r"
         # #7 Login loop
 
         - status: open
@@ -852,6 +928,44 @@ mod tests {
 
         Probably the SSO cookie.
         ");
+    }
+
+    #[test]
+    fn conversation_on_a_terminal_renders_rich_text_with_resolved_mentions() {
+        let now: Timestamp = "2026-01-01T10:00:00Z".parse().unwrap();
+        let t = ticket(7, "Login loop", Priority::High);
+        let tiptap = serde_json::json!({"type": "doc", "content": [{"type": "paragraph", "content": [
+            {"type": "text", "text": "Hi "},
+            {"type": "mention", "attrs": {"id": "U123", "label": null, "mentionSuggestionChar": "@"}},
+            {"type": "text", "text": ", it is ", "marks": []},
+            {"type": "text", "text": "broken", "marks": [{"type": "bold"}]},
+        ]}]});
+        let m = Message {
+            id: MessageId(1),
+            ticket_id: TicketId(7),
+            author: Author { kind: AuthorKind::Contact, id: Some(1), name: "Ana Ruiz".into() },
+            visibility: Visibility::Public,
+            body: MessageBody {
+                tiptap: tiptap.clone(),
+                markdown: "Hi <@U123>, it is **broken**".into(),
+                source: None,
+            },
+            created_at: "2026-01-01T09:00:00Z".parse().unwrap(),
+            edited_at: None,
+        };
+        let mut refs = Vec::new();
+        collect_mentions(&tiptap, &mut refs);
+        assert_eq!(refs, vec![EntityRef { kind: RefKind::SlackUser, id: "U123".into() }]);
+        let labels: Labels = [((false, "U123".to_owned()), "Bo Chen".to_owned())].into();
+        let plain = Out { format: Format::Table, color: false, width: 80, tty: true };
+        let text = render_conversation(&plain, &t, std::slice::from_ref(&m), now, &labels);
+        assert!(
+            text.ends_with("## Ana Ruiz (customer) · 2026-01-01T09:00:00Z\n\nHi @Bo Chen, it is broken\n"),
+            "{text}"
+        );
+        let color = Out { color: true, ..plain };
+        let text = render_conversation(&color, &t, &[m], now, &labels);
+        assert!(text.contains("\u{1b}[1mbroken"), "{text:?}");
     }
 
     #[test]

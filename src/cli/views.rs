@@ -25,10 +25,10 @@ pub fn run_views(args: ViewsArgs, global: &GlobalArgs) -> Result<(), CliError> {
             Format::Ndjson => output::print_ndjson(&views),
             _ => {
                 let cols = [
-                    Column { header: "ID", min: 2, flex: false },
-                    Column { header: "NAME", min: 8, flex: true },
-                    Column { header: "COUNT", min: 5, flex: false },
-                    Column { header: "SORT", min: 4, flex: false },
+                    Column::new("ID", 2),
+                    Column::new("NAME", 8).flex(),
+                    Column::new("COUNT", 5),
+                    Column::new("SORT", 4),
                 ];
                 let rows: Vec<Vec<Cell>> = views
                     .iter()

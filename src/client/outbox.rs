@@ -50,6 +50,18 @@ pub enum Delivery {
     Failed(ApiError),
 }
 
+/// How long a `.sending` marker holds before it counts as left behind by a crash.
+const SENDING_STALE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Marks an entry as being sent by this process; removed on drop.
+struct Sending(PathBuf);
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
     #[error("outbox {}: {source}", path.display())]
@@ -187,8 +199,55 @@ impl Outbox {
         self.remove(state, &entry.id)
     }
 
-    /// Sends one pending entry and files it by the outcome.
+    /// Claims an entry for sending, so that two processes never send it at the same time
+    /// (the idempotency key already makes that harmless; this keeps it from happening).
+    fn claim(&self, id: &str) -> Result<Option<Sending>, OutboxError> {
+        let path = self.dir(EntryState::Pending).join(format!("{id}.sending"));
+        std::fs::create_dir_all(self.dir(EntryState::Pending)).map_err(Self::io(&path))?;
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(_) => return Ok(Some(Sending(path))),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let age = std::fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok());
+                    if age.is_some_and(|a| a < SENDING_STALE) {
+                        return Ok(None);
+                    }
+                    // Left behind by a process that died mid-send: take it over.
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e) => return Err(Self::io(&path)(e)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Sends one pending entry and files it by the outcome. An entry that another desk
+    /// process is sending at this moment is `Kept`, with an error that says so.
     pub async fn deliver(&self, client: &ApiClient, entry: &OutboxEntry) -> Result<Delivery, OutboxError> {
+        Ok(self.try_deliver(client, entry).await?.unwrap_or_else(|| {
+            Delivery::Kept(ApiError::Unavailable {
+                url: client.base_url(),
+                reason: format!("outbox entry {} is being sent by another desk process", entry.id),
+            })
+        }))
+    }
+
+    /// `None` when another process is sending the entry (or already sent it).
+    async fn try_deliver(
+        &self,
+        client: &ApiClient,
+        entry: &OutboxEntry,
+    ) -> Result<Option<Delivery>, OutboxError> {
+        let Some(_sending) = self.claim(&entry.id)? else {
+            return Ok(None);
+        };
+        if !self.path(EntryState::Pending, &entry.id).exists() {
+            // Delivered (or discarded) by another process since we listed it.
+            return Ok(None);
+        }
         let result = client.post_message(entry.ticket_id, &entry.message, Some(&entry.idempotency_key)).await;
         let (delivery, refused) = match result {
             Ok(message) => (Delivery::Sent(Some(message)), false),
@@ -213,15 +272,17 @@ impl Outbox {
                 }
             }
         }
-        Ok(delivery)
+        Ok(Some(delivery))
     }
 
     /// Sends every pending entry, oldest first. Stops at the first transient failure (the
-    /// server is down or busy: the rest would fail the same way) and leaves the rest pending.
+    /// server is down or busy: the rest would fail the same way) and at an entry another
+    /// process is sending (it sends the rest, in order), leaving the rest pending.
     pub async fn flush(&self, client: &ApiClient) -> Result<Vec<(OutboxEntry, Delivery)>, OutboxError> {
         let mut out = Vec::new();
         for entry in self.pending()? {
-            let delivery = self.deliver(client, &entry).await?;
+            // Another process is sending this one: it sends the rest too, in order.
+            let Some(delivery) = self.try_deliver(client, &entry).await? else { break };
             let stop = matches!(delivery, Delivery::Kept(_));
             out.push((entry, delivery));
             if stop {
@@ -304,6 +365,26 @@ mod tests {
         assert_eq!(pending[0].idempotency_key, entry.idempotency_key);
         assert_eq!(pending[0].attempts, 1);
         assert!(pending[0].last_error.as_deref().unwrap_or("").contains("unavailable"));
+    }
+
+    #[tokio::test]
+    async fn an_entry_being_sent_elsewhere_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(dir.path());
+        let entry = outbox.enqueue(TicketId(1), msg("hello")).unwrap();
+        let held = outbox.claim(&entry.id).unwrap().expect("first claim wins");
+        assert!(outbox.claim(&entry.id).unwrap().is_none(), "second claim loses");
+        // Nothing listens on this port, but no request is even attempted.
+        let client =
+            ApiClient::new("http://127.0.0.1:9", None, super::super::ClientOptions::default()).unwrap();
+        match outbox.deliver(&client, &entry).await.unwrap() {
+            Delivery::Kept(e) => assert!(e.to_string().contains("another desk process"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(outbox.flush(&client).await.unwrap().is_empty(), "flush leaves it to the other process");
+        drop(held);
+        assert!(outbox.claim(&entry.id).unwrap().is_some(), "released on drop");
+        assert_eq!(outbox.pending().unwrap().len(), 1, "marker files are not entries");
     }
 
     #[test]

@@ -30,9 +30,9 @@ pub struct MetricStatus {
     pub clock: SlaClock,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub due_at: Option<Timestamp>,
-    /// Business minutes left; negative when overdue.
+    /// Business minutes left, rounded down: negative exactly when the target is exceeded.
     pub remaining_min: i64,
-    /// Calendar minutes to `due_at`; null when the clock is not running.
+    /// Calendar minutes from now to `due_at`, rounded down; null when the clock is not running.
     pub wall_min_to_due: Option<i64>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub fulfilled_at: Option<Timestamp>,
@@ -71,7 +71,9 @@ pub struct SlaTargets {
     pub resolution_min: Option<i64>,
 }
 
-/// When a clock counts as at risk: fewer than `minutes` left, or less than `percent` of the target left.
+/// When an active clock counts as at risk: fewer than `minutes` business minutes left
+/// (`{"minutes": 30}`), or less than `percent` of the target left (`{"percent": 25}`).
+/// Absent from a policy, it is 25 percent (`sla::DEFAULT_WARNING_PERCENT`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WarningThreshold {
@@ -97,7 +99,8 @@ pub struct SlaPolicy {
     pub holidays: Vec<String>,
     #[serde(default)]
     pub targets: SlaTargets,
-    /// Overrides of `targets` for a priority; the current priority's targets apply.
+    /// Overrides of `targets` for a priority, metric by metric (a metric a priority does not
+    /// name falls back to `targets`); the targets of the priority in force apply.
     #[serde(default)]
     pub targets_by_priority: std::collections::BTreeMap<Priority, SlaTargets>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -139,7 +139,7 @@ pub struct MessageBody {
     pub markdown: String,
     /// The original payload (e.g. Slack Block Kit) when the message came from outside.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub source: Option<serde_json::Value>,
 }
 

@@ -185,3 +185,13 @@ pub struct ResolvedEntity {
 pub struct ResolveResponse {
     pub items: Vec<ResolvedEntity>,
 }
+
+/// `POST /teams` (admin).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTeam {
+    pub name: String,
+    /// The SLA policy its tickets follow; absent means the first policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla_policy_id: Option<super::SlaPolicyId>,
+}

@@ -36,11 +36,11 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{id}/presence", get(get_presence).post(post_presence))
         .route("/views", get(list_views))
         .route("/macros", get(list_macros))
-        .route("/teams", get(list_teams))
+        .route("/teams", get(list_teams).post(create_team))
         .route("/agents", get(list_agents).post(create_agent))
         .route("/tokens", post(create_token))
         .route("/sla-policies", get(get_sla_policies).put(put_sla_policies))
-        .route("/contacts", get(list_contacts))
+        .route("/contacts", get(list_contacts).post(create_contact))
         .route("/contacts/{id}", get(get_contact).patch(patch_contact))
         .route("/contacts/{id}/context", get(contact_context))
         .route("/accounts/{id}", get(get_account))
@@ -523,6 +523,25 @@ pub async fn list_teams(State(app): State<AppState>, _who: Principal) -> Result<
     json(StatusCode::OK, &Page { items: workspace::teams(&app.store).await?, next: None })
 }
 
+/// Admin: adds a team.
+#[utoipa::path(post, path = "/api/v1/teams", tag = "admin", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the stored response")),
+    request_body = NewTeam,
+    responses((status = 201, body = Team), (status = 403, body = ApiErrorEnvelope), (status = 409, body = ApiErrorEnvelope), (status = 422, body = ApiErrorEnvelope)))]
+pub async fn create_team(
+    State(app): State<AppState>,
+    who: Principal,
+    key: IdempotencyKey,
+    body: ApiJson<NewTeam>,
+) -> Result<Response, AppError> {
+    who.require_admin()?;
+    idempotent(&app, &who, key, "POST /teams", &body.canonical, || async {
+        let t = workspace::create_team(&app.store, &body.value, app.now()).await?;
+        Ok((StatusCode::CREATED, to_value(&t)?))
+    })
+    .await
+}
+
 /// Every agent (for assignment pickers and mentions).
 #[utoipa::path(get, path = "/api/v1/agents", tag = "workspace", security(("bearer" = [])), responses((status = 200, body = Page<Agent>)))]
 pub async fn list_agents(State(app): State<AppState>, _who: Principal) -> Result<Response, AppError> {
@@ -611,6 +630,23 @@ pub async fn list_contacts(
     }
     let (items, next) = crm::contacts(&app.store, text, q.id("account")?, after, limit).await?;
     json(StatusCode::OK, &Page { items, next: next.map(tickets::encode_id_cursor) })
+}
+
+/// Adds a contact.
+#[utoipa::path(post, path = "/api/v1/contacts", tag = "crm", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the stored response")),
+    request_body = NewContact, responses((status = 201, body = Contact), (status = 422, body = ApiErrorEnvelope)))]
+pub async fn create_contact(
+    State(app): State<AppState>,
+    who: Principal,
+    key: IdempotencyKey,
+    body: ApiJson<NewContact>,
+) -> Result<Response, AppError> {
+    idempotent(&app, &who, key, "POST /contacts", &body.canonical, || async {
+        let c = crm::create_contact(&app.store, &body.value, app.now()).await?;
+        Ok((StatusCode::CREATED, to_value(&c)?))
+    })
+    .await
 }
 
 /// One contact; `ETag` is its version for `If-Match`.

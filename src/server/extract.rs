@@ -185,12 +185,11 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
-        let Some(v) = parts.headers.get("idempotency-key") else { return Ok(IdempotencyKey(None)) };
-        let v = v.to_str().map_err(|_| AppError::bad_request("Idempotency-Key", "must be ASCII"))?.trim();
-        if v.is_empty() || v.len() > 200 {
-            return Err(AppError::bad_request("Idempotency-Key", "must be 1 to 200 characters"));
-        }
-        Ok(IdempotencyKey(Some(v.to_owned())))
+        // Any value is a key: it is kept as its SHA-256, so its length and bytes do not matter.
+        Ok(IdempotencyKey(parts.headers.get("idempotency-key").filter(|v| !v.is_empty()).map(|v| {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(v.as_bytes()))
+        })))
     }
 }
 

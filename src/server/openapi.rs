@@ -16,9 +16,9 @@ use super::api;
         api::list_tickets, api::create_ticket, api::get_ticket, api::patch_ticket, api::bulk_update,
         api::list_messages, api::create_message, api::merge_ticket, api::apply_macro,
         api::get_presence, api::post_presence,
-        api::list_views, api::list_macros, api::list_teams, api::list_agents, api::create_agent, api::create_token,
+        api::list_views, api::list_macros, api::list_teams, api::create_team, api::list_agents, api::create_agent, api::create_token,
         api::get_sla_policies, api::put_sla_policies,
-        api::list_contacts, api::get_contact, api::patch_contact, api::contact_context,
+        api::list_contacts, api::create_contact, api::get_contact, api::patch_contact, api::contact_context,
         api::get_account, api::account_context, api::create_activity,
         api::list_tasks, api::create_task, api::patch_task, api::resolve,
         api::list_notifications, api::read_notification, api::events,
@@ -59,9 +59,57 @@ impl utoipa::Modify for BearerAuth {
 pub fn document() -> String {
     static DOC: OnceLock<String> = OnceLock::new();
     DOC.get_or_init(|| {
-        ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+        let mut doc = match serde_json::to_value(ApiDoc::openapi()) {
+            Ok(v) => v,
+            Err(e) => return format!("{{\"error\": \"{e}\"}}"),
+        };
+        add_common_responses(&mut doc);
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
     })
     .clone()
+}
+
+/// The errors every route can answer, added once here rather than on each handler: 400 (bad
+/// query, path or header), 401 and 429 on authenticated routes, 404 on routes with ids, 413
+/// and 422 where a body is read; and the bounds of `limit`.
+fn add_common_responses(doc: &mut serde_json::Value) {
+    let envelope = serde_json::json!({
+        "description": "Error envelope",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiErrorEnvelope"}}}
+    });
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, op) in item.iter_mut() {
+            if !matches!(method.as_str(), "get" | "post" | "put" | "patch" | "delete") {
+                continue;
+            }
+            let authed = op.get("security").is_some();
+            let has_body = matches!(method.as_str(), "post" | "put" | "patch");
+            let mut codes = vec!["400"];
+            if authed {
+                codes.extend(["401", "429"]);
+            }
+            if has_body {
+                codes.extend(["413", "422"]);
+            }
+            if path.contains('{') {
+                codes.push("404");
+            }
+            if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) {
+                for c in codes {
+                    responses.entry(c).or_insert_with(|| envelope.clone());
+                }
+            }
+            if let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) {
+                for p in params {
+                    if p["name"] == "limit" && p["in"] == "query" {
+                        p["schema"] = serde_json::json!({"type": "integer", "format": "int64", "minimum": 1, "maximum": 200});
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

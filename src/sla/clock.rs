@@ -654,6 +654,50 @@ mod tests {
         assert_eq!(fr(&p, &ev, "2026-03-09T10:10:00Z").unwrap().clock, R);
     }
 
+    proptest::proptest! {
+        /// Any sorted events anywhere in jiff's range (year -9999 to 9999) evaluate without
+        /// panicking, and the report's invariants hold.
+        #[test]
+        fn any_history_evaluates(
+            mut times in proptest::collection::vec(-377_705_116_800i64..253_402_207_200, 1..12),
+            kinds in proptest::collection::vec(0usize..7, 12),
+            now in -377_705_116_800i64..253_402_207_200,
+        ) {
+            times.sort_unstable();
+            let kinds_all = [
+                EventKind::CustomerMessage, EventKind::AgentReply, EventKind::InternalNote,
+                EventKind::Status(Status::Pending), EventKind::Status(Status::Open),
+                EventKind::Status(Status::Solved), EventKind::Priority(Priority::Urgent),
+            ];
+            let events: Vec<Event> = times
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Event {
+                    at: Timestamp::from_second(*t).unwrap(),
+                    kind: if i == 0 { EventKind::Created } else { kinds_all[kinds[i]] },
+                })
+                .collect();
+            let p = ny(json!({"first_response_min": 60, "next_response_min": 120, "resolution_min": 5_000_000}));
+            let r = evaluate(&p, &events, Timestamp::from_second(now).unwrap());
+            for m in [r.first_response, r.next_response, r.resolution].into_iter().flatten() {
+                proptest::prop_assert_eq!(m.state == SlaState::Breached, m.remaining_min < 0);
+                proptest::prop_assert_eq!(m.wall_min_to_due.is_some(), m.clock == SlaClock::Running);
+                proptest::prop_assert!(m.due_at.is_some() || m.state == SlaState::Paused);
+            }
+        }
+    }
+
+    #[test]
+    fn the_always_open_calendar_counts_wall_time() {
+        let cal = Calendar::always_open();
+        assert!(cal.is_24x7());
+        assert_eq!(
+            cal.business_minutes_between(ts("2026-03-08T00:00:00Z"), ts("2026-03-09T00:00:00Z")),
+            1440
+        );
+        assert_eq!(cal.add_business_seconds(ts("2026-03-08T00:00:00Z"), 90), ts("2026-03-08T00:01:30Z"));
+    }
+
     #[test]
     fn next_due_at_is_the_soonest_running_clock() {
         let p = always(json!({"first_response_min": 60, "resolution_min": 30}));

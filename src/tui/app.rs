@@ -183,6 +183,8 @@ pub struct Toast {
 pub struct OpenTicket {
     pub ticket: Ticket,
     pub messages: Option<Vec<Message>>,
+    /// Message bodies parsed once when they arrive, not at every draw.
+    pub docs: HashMap<MessageId, crate::richtext::Doc>,
     pub scroll: u16,
     /// Version when opened (or last changed by us); a newer one from elsewhere raises the banner.
     pub seen_version: i64,
@@ -749,6 +751,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.views = views;
             if let Some(id) = current {
                 app.view_idx = app.views.iter().position(|v| v.id == id).unwrap_or(0);
+            } else {
+                // Start on the first view with work in it, not on an empty "My open".
+                app.view_idx = app.views.iter().position(|v| v.count.is_some_and(|c| c > 0)).unwrap_or(0);
             }
             if first { app.load_view() } else { vec![] }
         }
@@ -803,6 +808,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 mention_refs(&m.body.tiptap, &mut refs);
             }
             if let Some(open) = app.open.as_mut().filter(|o| o.ticket.id == id) {
+                for m in &messages {
+                    open.docs.entry(m.id).or_insert_with(|| crate::tui::view::parse_body(m));
+                }
                 open.messages = Some(messages);
             }
             refs.retain(|r| !app.labels.contains_key(&r.id) && !app.resolving.contains(&r.id));
@@ -903,6 +911,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                         && let Some(list) = open.messages.as_mut()
                         && !list.iter().any(|x| x.id == m.id)
                     {
+                        open.docs.insert(m.id, crate::tui::view::parse_body(&m));
                         list.push(m);
                     }
                     vec![Effect::LoadTicket(ticket)]
@@ -1309,6 +1318,7 @@ fn open_ticket(app: &mut App, t: Ticket) -> Vec<Effect> {
             seen_version: t.version,
             ticket: t,
             messages: None,
+            docs: HashMap::new(),
             scroll: 0,
             changed: false,
             others: Vec::new(),

@@ -279,6 +279,121 @@ async fn run_loop(
     Ok(())
 }
 
+/// Loads of the same kind replace each other: the newer request aborts the older one.
+fn slot(fx: &Effect) -> Option<&'static str> {
+    Some(match fx {
+        Effect::LoadMe => "me",
+        Effect::LoadViews => "views",
+        Effect::LoadTickets { .. } => "tickets",
+        Effect::LoadMessages(_) => "messages",
+        Effect::LoadContext(_) => "context",
+        Effect::LoadAgents => "agents",
+        Effect::LoadMacros => "macros",
+        Effect::LoadNotifications => "notifications",
+        Effect::PreviewMacro { .. } => "macro_preview",
+        Effect::SetPresence { .. } => "presence",
+        _ => return None,
+    })
+}
+
+/// Performs one request effect against the API and returns the message that reports its
+/// result (`None` for effects that are not requests). Used by the runtime and by the
+/// console's integration tests, which drive the app against a real server without a terminal.
+pub async fn perform(client: &ApiClient, outbox: &Outbox, drafts: &Drafts, fx: Effect) -> Option<Msg> {
+    let c = client;
+    Some(match fx {
+        Effect::LoadMe => Msg::Me(fail(c.me().await)),
+        Effect::LoadViews => Msg::Views(fail(c.list_views().await.map(|p| p.items))),
+        Effect::LoadTickets { view, after, generation } => {
+            let first = after.is_none();
+            let q = TicketQuery { view: Some(view), limit: Some(app::PAGE), after, ..TicketQuery::default() };
+            Msg::Tickets { view, generation, first, result: fail(c.list_tickets(&q).await) }
+        }
+        Effect::LoadTicket(id) => Msg::Ticket(id, fail(c.get_ticket(id).await)),
+        Effect::LoadMessages(id) => Msg::Messages(id, fail(c.all_messages(id).await)),
+        Effect::LoadContext(id) => Msg::Context(id, fail(c.contact_context(id).await)),
+        Effect::Resolve(refs) => Msg::Resolved(fail(c.resolve(refs).await.map(|r| r.items))),
+        Effect::LoadAgents => Msg::Agents(fail(c.list_agents().await.map(|p| p.items))),
+        Effect::LoadMacros => Msg::Macros(fail(c.list_macros().await.map(|p| p.items))),
+        Effect::LoadNotifications => {
+            let page = PageQuery { limit: Some(MAX_PAGE_SIZE), after: None };
+            Msg::Notifications(fail(c.list_notifications(&page).await.map(|p| p.items)))
+        }
+        Effect::MarkNotificationRead(id) => match c.mark_notification_read(id).await {
+            Ok(_) => Msg::Warnings(vec![]),
+            Err(e) => Msg::Warnings(vec![format!("Could not mark the notification read: {e}")]),
+        },
+        Effect::UpdateTicket { req, id, patch, version } => {
+            Msg::Patched { req, id, result: fail(c.update_ticket(id, &patch, version).await) }
+        }
+        Effect::BulkUpdate { req, ids, patch } => {
+            let key = crate::client::new_idempotency_key();
+            Msg::Bulk { req, result: fail(c.bulk_update(&BulkUpdate { ids, patch }, Some(&key)).await) }
+        }
+        Effect::PreviewMacro { ticket, macro_id } => Msg::MacroPreview {
+            ticket,
+            macro_id,
+            result: fail(c.apply_macro(ticket, macro_id, true, None).await),
+        },
+        Effect::ApplyMacro { ticket, macro_id } => {
+            let key = crate::client::new_idempotency_key();
+            Msg::MacroApplied {
+                ticket,
+                result: fail(c.apply_macro(ticket, macro_id, false, Some(&key)).await),
+            }
+        }
+        Effect::SendMessage { ticket, visibility, markdown } => {
+            let message = NewMessage { visibility, body_markdown: Some(markdown), body_tiptap: None };
+            // Into the outbox first (with its idempotency key), then send: a crash or a network
+            // failure between the two loses nothing and stores nothing twice. The draft goes
+            // only once the outbox holds the text.
+            let entry = match outbox.enqueue(ticket, message) {
+                Ok(entry) => entry,
+                Err(e) => {
+                    return Some(Msg::Warnings(vec![format!(
+                        "Could not queue the reply on #{ticket} ({e}); your text is kept as a draft"
+                    )]));
+                }
+            };
+            if let Err(e) = drafts.delete(ticket) {
+                tracing::warn!("deleting the draft of #{ticket}: {e}");
+            }
+            let result = match outbox.deliver(c, &entry).await {
+                Ok(Delivery::Sent(Some(m))) => Ok(m),
+                Ok(Delivery::Sent(None)) => Err(Failure::other("sent, but the answer was unreadable")),
+                Ok(Delivery::Kept(e)) => Err(failure(&e)),
+                Ok(Delivery::Failed(e)) => Err(Failure::other(format!("refused ({e}); see `desk outbox`"))),
+                Err(e) => Err(Failure::other(e.to_string())),
+            };
+            Msg::Sent { ticket, visibility, result }
+        }
+        Effect::SetPresence { ticket, state } => {
+            Msg::Presence(ticket, fail(c.set_presence(ticket, state).await.map(|l| l.items)))
+        }
+        Effect::LogActivity(activity) => {
+            let contact = activity.contact_id.unwrap_or(ContactId(0));
+            let key = crate::client::new_idempotency_key();
+            let result = fail(c.create_activity(&activity, Some(&key)).await.map(drop));
+            Msg::CrmSaved { what: "activity".into(), contact, result }
+        }
+        Effect::CreateTask(task) => {
+            let contact = task.contact_id.unwrap_or(ContactId(0));
+            let key = crate::client::new_idempotency_key();
+            let result = fail(c.create_task(&task, Some(&key)).await.map(drop));
+            Msg::CrmSaved { what: "follow-up task".into(), contact, result }
+        }
+        Effect::Quit
+        | Effect::SaveDraft { .. }
+        | Effect::LoadDraft(_)
+        | Effect::DeleteDraft(_)
+        | Effect::ExternalEditor(_)
+        | Effect::Copy(_)
+        | Effect::OpenUrl(_)
+        | Effect::Bell
+        | Effect::Suspend => return None,
+    })
+}
+
 fn draw(term: &mut Term, app: &App, theme: &Theme) -> Result<(), String> {
     term.draw(|f| crate::tui::view::draw(f, app, theme)).map(drop).map_err(|e| format!("drawing: {e}"))
 }
@@ -338,125 +453,14 @@ impl Ctx {
 
     /// Carries out one effect. Returns true to quit.
     async fn run(&mut self, fx: Effect, term: &mut Term, input: &mut AbortHandle) -> bool {
-        let c = self.client.clone();
         match fx {
             Effect::Quit => return true,
-            Effect::LoadMe => self.spawn(Some("me"), async move { Msg::Me(fail(c.me().await)) }),
-            Effect::LoadViews => self
-                .spawn(Some("views"), async move { Msg::Views(fail(c.list_views().await.map(|p| p.items))) }),
-            Effect::LoadTickets { view, after, generation } => {
-                let first = after.is_none();
-                self.spawn(Some("tickets"), async move {
-                    let q = TicketQuery {
-                        view: Some(view),
-                        limit: Some(app::PAGE),
-                        after,
-                        ..TicketQuery::default()
-                    };
-                    Msg::Tickets { view, generation, first, result: fail(c.list_tickets(&q).await) }
-                })
-            }
-            Effect::LoadTicket(id) => {
-                self.spawn(None, async move { Msg::Ticket(id, fail(c.get_ticket(id).await)) })
-            }
-            Effect::LoadMessages(id) => {
-                self.spawn(Some("messages"), async move { Msg::Messages(id, fail(c.all_messages(id).await)) })
-            }
-            Effect::LoadContext(id) => self
-                .spawn(Some("context"), async move { Msg::Context(id, fail(c.contact_context(id).await)) }),
-            Effect::Resolve(refs) => {
-                self.spawn(None, async move { Msg::Resolved(fail(c.resolve(refs).await.map(|r| r.items))) })
-            }
-            Effect::LoadAgents => self.spawn(Some("agents"), async move {
-                Msg::Agents(fail(c.list_agents().await.map(|p| p.items)))
-            }),
-            Effect::LoadMacros => self.spawn(Some("macros"), async move {
-                Msg::Macros(fail(c.list_macros().await.map(|p| p.items)))
-            }),
-            Effect::LoadNotifications => self.spawn(Some("notifications"), async move {
-                let page = PageQuery { limit: Some(MAX_PAGE_SIZE), after: None };
-                Msg::Notifications(fail(c.list_notifications(&page).await.map(|p| p.items)))
-            }),
-            Effect::MarkNotificationRead(id) => self.spawn(None, async move {
-                match c.mark_notification_read(id).await {
-                    Ok(_) => Msg::Warnings(vec![]),
-                    Err(e) => Msg::Warnings(vec![format!("Could not mark the notification read: {e}")]),
-                }
-            }),
-            Effect::UpdateTicket { req, id, patch, version } => self.spawn(None, async move {
-                Msg::Patched { req, id, result: fail(c.update_ticket(id, &patch, version).await) }
-            }),
-            Effect::BulkUpdate { req, ids, patch } => self.spawn(None, async move {
-                let key = crate::client::new_idempotency_key();
-                Msg::Bulk { req, result: fail(c.bulk_update(&BulkUpdate { ids, patch }, Some(&key)).await) }
-            }),
-            Effect::PreviewMacro { ticket, macro_id } => self.spawn(Some("macro_preview"), async move {
-                Msg::MacroPreview {
-                    ticket,
-                    macro_id,
-                    result: fail(c.apply_macro(ticket, macro_id, true, None).await),
-                }
-            }),
-            Effect::ApplyMacro { ticket, macro_id } => self.spawn(None, async move {
-                let key = crate::client::new_idempotency_key();
-                Msg::MacroApplied {
-                    ticket,
-                    result: fail(c.apply_macro(ticket, macro_id, false, Some(&key)).await),
-                }
-            }),
-            Effect::SendMessage { ticket, visibility, markdown } => {
-                let message = NewMessage { visibility, body_markdown: Some(markdown), body_tiptap: None };
-                // Into the outbox first (with its idempotency key), then send: a crash or a
-                // network failure between the two loses nothing and stores nothing twice.
-                match self.outbox.enqueue(ticket, message) {
-                    Ok(entry) => {
-                        if let Err(e) = self.drafts.delete(ticket) {
-                            tracing::warn!("deleting the draft of #{ticket}: {e}");
-                        }
-                        let outbox = self.outbox.clone();
-                        self.spawn(None, async move {
-                            let result = match outbox.deliver(&c, &entry).await {
-                                Ok(Delivery::Sent(Some(m))) => Ok(m),
-                                Ok(Delivery::Sent(None)) => {
-                                    Err(Failure::other("sent, but the answer was unreadable"))
-                                }
-                                Ok(Delivery::Kept(e)) => Err(failure(&e)),
-                                Ok(Delivery::Failed(e)) => {
-                                    Err(Failure::other(format!("refused ({e}); see `desk outbox`")))
-                                }
-                                Err(e) => Err(Failure::other(e.to_string())),
-                            };
-                            Msg::Sent { ticket, visibility, result }
-                        });
-                    }
-                    Err(e) => {
-                        let _ = self.tx.send(Msg::Warnings(vec![format!(
-                            "Could not queue the reply on #{ticket} ({e}); your text is kept as a draft"
-                        )]));
-                    }
-                }
-            }
-            Effect::SetPresence { ticket, state } => self.spawn(Some("presence"), async move {
-                Msg::Presence(ticket, fail(c.set_presence(ticket, state).await.map(|l| l.items)))
-            }),
-            Effect::LogActivity(activity) => self.spawn(None, async move {
-                let contact = activity.contact_id.unwrap_or(ContactId(0));
-                let key = crate::client::new_idempotency_key();
-                let result = fail(c.create_activity(&activity, Some(&key)).await.map(drop));
-                Msg::CrmSaved { what: "activity".into(), contact, result }
-            }),
-            Effect::CreateTask(task) => self.spawn(None, async move {
-                let contact = task.contact_id.unwrap_or(ContactId(0));
-                let key = crate::client::new_idempotency_key();
-                let result = fail(c.create_task(&task, Some(&key)).await.map(drop));
-                Msg::CrmSaved { what: "follow-up task".into(), contact, result }
-            }),
             Effect::SaveDraft { ticket, visibility, text } => {
                 let draft = Draft {
                     ticket_id: ticket,
                     visibility,
                     body: text,
-                    updated_at: c.server_now(),
+                    updated_at: self.client.server_now(),
                     base_version: None,
                 };
                 if let Err(e) = self.drafts.save(&draft) {
@@ -510,8 +514,14 @@ impl Ctx {
                 let _ = out.write_all(b"\x07");
                 let _ = out.flush();
             }
-            Effect::Suspend => {
-                suspend(term, input, &self.tx);
+            Effect::Suspend => suspend(term, input, &self.tx),
+            request => {
+                let slot = slot(&request);
+                let (client, outbox, drafts) =
+                    (self.client.clone(), self.outbox.clone(), self.drafts.clone());
+                self.spawn(slot, async move {
+                    perform(&client, &outbox, &drafts, request).await.unwrap_or(Msg::Warnings(vec![]))
+                });
             }
         }
         false

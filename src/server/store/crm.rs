@@ -91,6 +91,46 @@ pub async fn contact(store: &Store, id: i64) -> Result<Contact, AppError> {
     row.ok_or_else(|| AppError::not_found(format!("contact {id}")))?.into_model()
 }
 
+pub async fn create_contact(
+    store: &Store,
+    new: &crate::model::NewContact,
+    now: Timestamp,
+) -> Result<Contact, AppError> {
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::validation("name", "name must be 1 to 200 characters"));
+    }
+    if let Some(e) = &new.email
+        && (e.len() > 254 || !e.contains('@'))
+    {
+        return Err(AppError::validation("email", "not an email address"));
+    }
+    let tags =
+        new.tags.iter().map(|t| super::tickets::normalise_tag(t, "tags")).collect::<Result<Vec<_>, _>>()?;
+    if let Some(a) = new.account_id {
+        account(store, a.0)
+            .await
+            .map_err(|_| AppError::validation("account_id", format!("no account {a}")))?;
+    }
+    let mut tx = store.write().await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO contacts (name, email, title, account_id, slack_user_id, tags, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(name)
+    .bind(&new.email)
+    .bind(&new.title)
+    .bind(new.account_id.map(|a| a.0))
+    .bind(&new.slack_user_id)
+    .bind(serde_json::to_string(&tags).map_err(AppError::internal)?)
+    .bind(ms(now))
+    .fetch_one(tx.conn())
+    .await?;
+    tx.event("contact.created", None, None, None, serde_json::json!({"contact_id": id}), now).await?;
+    tx.commit(store).await?;
+    contact(store, id).await
+}
+
 pub async fn patch_contact(
     store: &Store,
     id: i64,

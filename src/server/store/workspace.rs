@@ -78,6 +78,41 @@ pub async fn teams(store: &Store) -> Result<Vec<Team>, AppError> {
     Ok(rows.into_iter().map(|(id, name)| Team { id: id.into(), name }).collect())
 }
 
+pub async fn create_team(
+    store: &Store,
+    new: &crate::model::NewTeam,
+    now: Timestamp,
+) -> Result<Team, AppError> {
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::validation("name", "name must be 1 to 100 characters"));
+    }
+    let mut tx = store.write().await?;
+    let dup: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM teams WHERE name = $1").bind(name).fetch_optional(tx.conn()).await?;
+    if dup.is_some() {
+        return Err(AppError::conflict(format!("a team named {name} exists")).with_field("name"));
+    }
+    if let Some(p) = new.sla_policy_id {
+        let ok: Option<(i64,)> = sqlx::query_as("SELECT id FROM sla_policies WHERE id = $1")
+            .bind(p.0)
+            .fetch_optional(tx.conn())
+            .await?;
+        if ok.is_none() {
+            return Err(AppError::validation("sla_policy_id", format!("no SLA policy {p}")));
+        }
+    }
+    let (id,): (i64,) =
+        sqlx::query_as("INSERT INTO teams (name, sla_policy_id) VALUES ($1, $2) RETURNING id")
+            .bind(name)
+            .bind(new.sla_policy_id.map(|p| p.0))
+            .fetch_one(tx.conn())
+            .await?;
+    tx.event("team.created", None, None, None, serde_json::json!({"team_id": id}), now).await?;
+    tx.commit(store).await?;
+    Ok(Team { id: id.into(), name: name.to_owned() })
+}
+
 pub async fn agent_count(store: &Store) -> Result<i64, AppError> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM agents").fetch_one(store.pool()).await?;
     Ok(n)

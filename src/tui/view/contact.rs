@@ -1,7 +1,7 @@
 //! The contact pane: who is asking, their account (tier, ARR, health), their other tickets
 //! (Enter jumps to one), recent activities and open tasks.
 
-use super::{fit, pane_block};
+use super::{clean, fit, pane_block};
 use crate::model::Health;
 use crate::tui::app::{App, Pane};
 use crate::tui::badge::short_duration;
@@ -27,18 +27,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let text = theme.style(Role::Text);
     let heading = |s: &str| Line::from(Span::styled(s.to_string(), theme.style(Role::Accent)));
     let c = &ctx.contact;
-    let mut lines = vec![Line::from(Span::styled(c.name.clone(), theme.style(Role::Title)))];
+    let mut lines = vec![Line::from(Span::styled(clean(&c.name), theme.style(Role::Title)))];
     if let Some(title) = &c.title {
-        lines.push(Line::from(Span::styled(title.clone(), muted)));
+        lines.push(Line::from(Span::styled(clean(title), muted)));
     }
     if let Some(email) = &c.email {
-        lines.push(Line::from(Span::styled(email.clone(), text)));
+        lines.push(Line::from(Span::styled(clean(email), text)));
     }
     if let Some(a) = &ctx.account {
         lines.push(Line::default());
         lines.push(heading("Account"));
         lines.push(Line::from(vec![
-            Span::styled(a.name.clone(), theme.style(Role::Title)),
+            Span::styled(clean(&a.name), theme.style(Role::Title)),
             Span::styled(format!("  {}", a.tier), muted),
         ]));
         let health_role = match a.health {
@@ -75,7 +75,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     for a in ctx.activities.iter().take(5) {
         lines.push(Line::from(vec![
             Span::styled(format!("{} {} ago ", a.kind, when::age(a.at, app.now)), muted),
-            Span::styled(a.summary.clone(), text),
+            Span::styled(clean(&a.summary), text),
         ]));
     }
     lines.push(Line::default());
@@ -92,7 +92,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
             None => Span::raw(""),
         };
-        lines.push(Line::from(vec![Span::styled(format!("☐ {}", t.title), text), due]));
+        lines.push(Line::from(vec![Span::styled(format!("☐ {}", clean(&t.title)), text), due]));
     }
     Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }).render(inner, frame.buffer_mut());
 }

@@ -2,7 +2,7 @@
 //! conversation with internal notes visibly set apart, and the reply editor.
 
 use super::body;
-use super::pane_block;
+use super::{clean, pane_block};
 use crate::model::{AuthorKind, PresenceState, Visibility};
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::{Role, Theme};
@@ -33,7 +33,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
         None => (area, None),
     };
-    let block = pane_block(app, Pane::Conversation, format!("#{} {}", t.id, t.subject), theme);
+    let block = pane_block(app, Pane::Conversation, format!("#{} {}", t.id, clean(&t.subject)), theme);
     let inner = block.inner(conv_area);
     block.render(conv_area, frame.buffer_mut());
 
@@ -50,10 +50,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Span::styled(" · ", theme.style(Role::Muted)),
         Span::styled(assignee, theme.style(Role::Text)),
         Span::styled(format!(" · {} · ", t.channel), theme.style(Role::Muted)),
-        Span::styled(t.requester_name.clone().unwrap_or_default(), theme.style(Role::Text)),
+        Span::styled(clean(t.requester_name.as_deref().unwrap_or_default()), theme.style(Role::Text)),
     ];
     if !t.tags.is_empty() {
-        meta.push(Span::styled(format!("  #{}", t.tags.join(" #")), theme.style(Role::Muted)));
+        meta.push(Span::styled(format!("  #{}", clean(&t.tags.join(" #"))), theme.style(Role::Muted)));
     }
     if let Some(s) = t.snoozed_until.filter(|s| *s > app.now) {
         meta.push(Span::styled(
@@ -68,7 +68,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             PresenceState::Replying => "is replying to this ticket",
         };
         lines.push(Line::from(Span::styled(
-            format!(" ⚠ {} {doing} ", p.agent_name),
+            format!(" ⚠ {} {doing} ", clean(&p.agent_name)),
             theme.style(Role::Banner),
         )));
     }
@@ -93,7 +93,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     AuthorKind::Contact => Role::AuthorContact,
                     AuthorKind::System => Role::AuthorSystem,
                 };
-                let mut head = vec![Span::styled(m.author.name.clone(), theme.style(author_role))];
+                let mut head = vec![Span::styled(clean(&m.author.name), theme.style(author_role))];
                 head.push(Span::styled(
                     format!(" · {} ago", when::age(m.created_at, app.now)),
                     theme.style(Role::Muted),
@@ -103,7 +103,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 }
                 lines.push(Line::from(head));
                 let note_bg = theme.style(Role::NoteBg);
-                for l in body::message_lines(m, theme, &app.labels) {
+                for l in body::message_lines(m, open.docs.get(&m.id), theme, &app.labels) {
                     let mut spans = vec![Span::raw(if internal { "▍ " } else { "  " })];
                     if internal {
                         spans[0] = Span::styled("▍ ", theme.style(Role::NoteLabel));
@@ -133,7 +133,8 @@ fn draw_editor(frame: &mut Frame, area: Rect, app: &App, ed: &crate::tui::app::E
     let focused = app.focus == Pane::Editor;
     let (title, role) = match ed.visibility {
         Visibility::Public => {
-            let to = app.open.as_ref().and_then(|o| o.ticket.requester_name.clone()).unwrap_or_default();
+            let to =
+                clean(app.open.as_ref().and_then(|o| o.ticket.requester_name.as_deref()).unwrap_or_default());
             (format!(" PUBLIC REPLY to {to} "), Role::Accent)
         }
         Visibility::Internal => (" INTERNAL NOTE (only agents see it) ".to_string(), Role::NoteLabel),

@@ -17,6 +17,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
 use unicode_width::UnicodeWidthStr;
 
+pub use body::parse as parse_body;
 pub use queue::render_queue_rows;
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
@@ -105,7 +106,15 @@ fn pane_block<'a>(app: &App, pane: Pane, title: String, theme: &Theme) -> Block<
 }
 
 /// Pads or truncates (with `…`) to exactly `width` display columns.
+/// Strips control and escape sequences from text that came from outside (DESIGN §4).
+pub fn clean(s: &str) -> String {
+    crate::richtext::sanitize(s).into_owned()
+}
+
+/// Text from outside is sanitised here, since every cell goes through `fit`.
 pub fn fit(s: &str, width: usize) -> String {
+    let clean = crate::richtext::sanitize(s);
+    let s: &str = &clean;
     let w = s.width();
     if w <= width {
         let mut out = String::with_capacity(s.len() + width - w);

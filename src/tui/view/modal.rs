@@ -2,7 +2,7 @@
 //! inputs (tags, snooze with a live preview of the time, activity, follow-up), the macro
 //! preview and the searchable help.
 
-use super::{centered, fit};
+use super::{centered, clean, fit};
 use crate::tui::app::{App, InputKind, Modal};
 use crate::tui::filter;
 use crate::tui::keymap::{Action, Context};
@@ -110,7 +110,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, modal: &Modal, theme: &The
         Modal::MacroPreview { name, targets, outcome, .. } => {
             let r = centered(area, 72, 16);
             Clear.render(r, frame.buffer_mut());
-            let block = frame_block(&format!("Macro: {name}"), theme);
+            let block = frame_block(&format!("Macro: {}", clean(name)), theme);
             let inner = block.inner(r);
             block.render(r, frame.buffer_mut());
             let mut lines = Vec::new();
@@ -124,7 +124,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, modal: &Modal, theme: &The
                         lines.push(Line::from(Span::styled("  no field changes", theme.style(Role::Muted))));
                     }
                     for c in &o.changes {
-                        lines.push(Line::from(Span::styled(format!("  • {c}"), theme.style(Role::Text))));
+                        lines.push(Line::from(Span::styled(
+                            format!("  • {}", clean(c)),
+                            theme.style(Role::Text),
+                        )));
                     }
                     if let Some(reply) = &o.reply_markdown {
                         lines.push(Line::from(Span::styled("Reply", theme.style(Role::Accent))));

@@ -19,7 +19,7 @@ pub fn draw_tabs(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     for (i, v) in app.views.iter().enumerate().take(9) {
         let count = v.count.map(|c| format!(" {c}")).unwrap_or_default();
         let style = if i == app.view_idx { theme.style(Role::TabActive) } else { theme.style(Role::Tab) };
-        spans.push(Span::styled(format!(" {} {}{} ", i + 1, v.name, count), style));
+        spans.push(Span::styled(format!(" {} {}{} ", i + 1, super::clean(&v.name), count), style));
         spans.push(Span::raw(" "));
     }
     if app.views.is_empty() {

@@ -33,7 +33,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     spans.push(Span::styled("│ ", bar.patch(theme.style(Role::Muted))));
     if let Some(t) = app.toasts.back() {
         let role = if t.level == ToastLevel::Error { Role::Error } else { Role::Success };
-        spans.push(Span::styled(t.text.clone(), bar.patch(theme.style(role))));
+        spans.push(Span::styled(super::clean(&t.text), bar.patch(theme.style(role))));
     } else {
         for a in app.hints() {
             spans.push(Span::styled(app.keymap.label(a), bar.patch(theme.style(Role::Key))));

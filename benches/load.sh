@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Load test of `desk serve` on SQLite with the demo workspace (DESIGN §10 budgets):
+#   p50/p99 and throughput of four endpoints at a fixed rate (wrk, paced by benches/wrk.lua),
+#   memory of N idle SSE streams and the delivery delay of one event to all of them
+#   (benches/sse_clients.py).
+# Needs: wrk (apt-get install -y wrk), python3, curl. Knobs: DESK_BENCH_SIZE (100000),
+# DESK_BENCH_RATE (500), DESK_BENCH_DURATION (20s), DESK_BENCH_SSE (1000), DESK_BENCH_PORT (7272).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE=${DESK_BENCH_SIZE:-100000}
+RATE=${DESK_BENCH_RATE:-500}
+DURATION=${DESK_BENCH_DURATION:-20s}
+SSE=${DESK_BENCH_SSE:-1000}
+PORT=${DESK_BENCH_PORT:-7272}
+CONNS=10
+TOKEN="bench-$(date +%s)-$$"
+BASE="http://127.0.0.1:$PORT"
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
+cargo build --release --bin desk >&2
+
+work=$(mktemp -d)
+pid=""
+cleanup() {
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid"; wait "$pid" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ulimit -n 65536 2>/dev/null || ulimit -n 4096 || true
+t0=$(date +%s.%N)
+DESK_LOG=info,tower_http=warn target/release/desk serve --db "sqlite://$work/desk.db" --bind "127.0.0.1:$PORT" \
+  --demo-size "$SIZE" --bootstrap-token "$TOKEN" --rate-limit 0 --max-streams-per-token $((SSE + 10)) \
+  2>"$work/serve.log" &
+pid=$!
+until grep -q "listening on" "$work/serve.log"; do
+  kill -0 "$pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+  sleep 0.2
+done
+t1=$(date +%s.%N)
+seed_ms=$(grep -o 'elapsed_ms[^ ]*' "$work/serve.log" | head -1 | tr -dc '0-9')
+echo "machine: $(nproc) cores, $(uname -sr)"
+echo "startup: ${SIZE} demo tickets seeded in ${seed_ms} ms (process start to listening: $(echo "$t1 - $t0" | bc) s)"
+
+view=$(curl -s -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/views?counts=false" |
+  python3 -c 'import json,sys; print(next(v["id"] for v in json.load(sys.stdin)["items"] if v["name"]=="Unassigned"))')
+
+for mode in list get messages post; do
+  wrk -t2 -c$CONNS -d"$DURATION" --timeout 5s -s benches/wrk.lua "$BASE" -- "$mode" "$TOKEN" "$RATE" "$CONNS" "$SIZE" "$view" |
+    grep '^RESULT'
+done
+echo "rss_after_http_kib=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)"
+
+python3 benches/sse_clients.py "$BASE" "$TOKEN" "$pid" "$SSE" 1 5
