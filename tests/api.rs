@@ -1703,11 +1703,55 @@ mod slack {
         s.stop().await;
     }
 
+    /// A `desk serve` child process on `db`; killed on drop.
+    struct Child(std::process::Child);
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn serve_process(db: &str) -> (Child, Server) {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_desk"))
+            .args(["serve", "--db", db, "--bind", "127.0.0.1:0", "--rate-limit", "0"])
+            .env("DESK_BOOTSTRAP_TOKEN", ADMIN)
+            .env("DESK_LOG", "warn")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("desk serve starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let url = loop {
+            let line = lines.next().expect("a line").expect("readable");
+            if let Some(u) = line.strip_prefix("desk serve: listening on ") {
+                break u.to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        (Child(child), Server { handle: None, base: url, http: http(), _dir: None })
+    }
+
+    async fn pg_count(db: &str, sql: &str) -> i64 {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(db).await.expect("connect");
+        let (n,): (i64,) =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&mut c).await.expect("count");
+        n
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres_two_instances_emit_one_warning_and_share_slack_work() {
-        let Some(url) = fresh_postgres().await else { return };
-        let sa = start_at(&url).await;
-        let sb = start_at(&url).await;
+    async fn postgres_two_processes_emit_one_warning_and_share_events_and_slack_work() {
+        let Some(db) = fresh_postgres().await else { return };
+        let (_pa, sa) = serve_process(&db);
+        let (_pb, sb) = serve_process(&db);
+        let team = sa.get(ADMIN, "/api/v1/teams").await;
+        if team["items"].as_array().is_none_or(|a| a.is_empty()) {
+            let (st, v) = sa.send(ADMIN, Method::POST, "/api/v1/teams", json!({"name": "Billing"})).await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+        }
         let (st, v) = sa
             .send(
                 ADMIN,
@@ -1718,49 +1762,45 @@ mod slack {
             .await;
         assert_eq!(st, StatusCode::OK, "{v}");
         configure(&sa, true).await;
-        // An SSE client on B sees what is written through A.
-        let mut stream = open_events(&sb, ADMIN, None).await;
-        let mut buf = String::new();
+        // SSE clients on both instances.
+        let mut on_a = open_events(&sa, ADMIN, None).await;
+        let mut on_b = open_events(&sb, ADMIN, None).await;
+        let (mut buf_a, mut buf_b) = (String::new(), String::new());
+        // A Slack event through A; its Slack retry lands on B and is stored once.
         let e = envelope("Ev4PG", message("1700004000.000100", None, "U0PG", "Postgres 8181"));
         assert_eq!(post_signed(&sa, &e, now_secs(), SECRET).await.0, StatusCode::OK);
-        // The same event delivered to B (a Slack retry hitting the other instance): stored once.
         assert_eq!(post_signed(&sb, &e, now_secs(), SECRET).await.0, StatusCode::OK);
-        let got = read_events(&mut stream, &mut buf, 1).await;
-        assert_eq!(got[0].1, "ticket.created");
+        let got = read_events(&mut on_b, &mut buf_b, 1).await;
+        assert_eq!(got[0].1, "ticket.created", "B sees the ticket A's worker (or its own) opened");
         let id = got[0].2["ticket_id"].as_i64().expect("ticket id");
-        // Both schedulers see the clock cross; the UNIQUE row lets one emit.
-        until("sla.at_risk", || async {
-            (count(
-                &sa,
-                &format!("SELECT COUNT(*) FROM events WHERE kind = 'sla.at_risk' AND ticket_id = {id}"),
-            )
-            .await
-                >= 1)
-                .then_some(())
-        })
-        .await;
-        // Give the other instance's scheduler its chance to (wrongly) emit too.
+        // Written through B, seen on A.
         let (st, _) = sb
-            .send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{id}"), json!({"add_tags": ["nudge"]}))
+            .send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{id}"), json!({"add_tags": ["via-b"]}))
             .await;
         assert_eq!(st, StatusCode::OK);
+        // read_events fails after 10 s without an event, so these loops end.
+        loop {
+            let e = read_events(&mut on_a, &mut buf_a, 1).await.remove(0);
+            if e.1 == "ticket.updated" && e.2["data"]["changes"].to_string().contains("via-b") {
+                break;
+            }
+        }
+        // Both schedulers see the clock cross; the UNIQUE row lets exactly one emit.
+        let q = format!("SELECT COUNT(*) FROM events WHERE kind = 'sla.at_risk' AND ticket_id = {id}");
+        until("sla.at_risk", || async { (pg_count(&db, &q).await >= 1).then_some(()) }).await;
+        // Nudge both schedulers to look at the ticket again.
         let (st, _) = sa
-            .send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{id}"), json!({"add_tags": ["nudge2"]}))
+            .send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{id}"), json!({"add_tags": ["via-a"]}))
             .await;
         assert_eq!(st, StatusCode::OK);
-        let _ = read_events(&mut stream, &mut buf, 3).await;
-        assert_eq!(
-            count(
-                &sb,
-                &format!("SELECT COUNT(*) FROM events WHERE kind = 'sla.at_risk' AND ticket_id = {id}")
-            )
-            .await,
-            1
-        );
-        assert_eq!(count(&sb, "SELECT COUNT(*) FROM slack_envelopes").await, 1);
-        assert_eq!(count(&sb, "SELECT COUNT(*) FROM tickets WHERE channel = 'slack'").await, 1);
-        drop(stream);
-        sa.stop().await;
-        sb.stop().await;
+        loop {
+            let e = read_events(&mut on_b, &mut buf_b, 1).await.remove(0);
+            if e.1 == "ticket.updated" && e.2["data"]["changes"].to_string().contains("via-a") {
+                break;
+            }
+        }
+        assert_eq!(pg_count(&db, &q).await, 1);
+        assert_eq!(pg_count(&db, "SELECT COUNT(*) FROM slack_envelopes").await, 1);
+        assert_eq!(pg_count(&db, "SELECT COUNT(*) FROM tickets WHERE channel = 'slack'").await, 1);
     }
 }
