@@ -1803,4 +1803,70 @@ mod slack {
         assert_eq!(pg_count(&db, "SELECT COUNT(*) FROM slack_envelopes").await, 1);
         assert_eq!(pg_count(&db, "SELECT COUNT(*) FROM tickets WHERE channel = 'slack'").await, 1);
     }
+
+    /// Ingestion throughput (docs/performance.md): N signed events posted by 32 concurrent
+    /// senders; reports events/s stored (acknowledged) and events/s processed (converted to
+    /// tickets and messages), on SQLite and, with DESK_TEST_POSTGRES_URL, on PostgreSQL.
+    /// Run: `cargo test --release --test api slack::ingestion_throughput -- --ignored --nocapture`
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a benchmark: run explicitly with --ignored --nocapture"]
+    async fn ingestion_throughput() {
+        let n: usize = std::env::var("DESK_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(5000);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut targets = vec![("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display()))];
+        if let Some(pg) = fresh_postgres().await {
+            targets.push(("postgres", pg));
+        }
+        for (name, url) in targets {
+            let mut o = options(url, 0, Clock::system());
+            o.demo = None;
+            let handle = spawn(o).await.expect("server starts");
+            let s = Arc::new(Server { base: handle.url(), handle: Some(handle), http: http(), _dir: None });
+            let (st, v) = s.send(ADMIN, Method::POST, "/api/v1/teams", json!({"name": "Billing"})).await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+            configure(&s, true).await;
+            // A realistic message: rich_text with styles, a list, a mention and a link.
+            let started = Instant::now();
+            let senders = 32;
+            let mut tasks = Vec::new();
+            for w in 0..senders {
+                let s = s.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut i = w;
+                    while i < n {
+                        let ts = format!("1700100000.{i:06}");
+                        let mut m = message(&ts, if i % 4 == 3 { Some("1700100000.000000") } else { None }, &format!("U0N{}", i % 200), &format!("Order {i} failed"));
+                        m["blocks"][0]["elements"].as_array_mut().expect("elements").push(json!({"type": "rich_text_list", "style": "bullet", "indent": 0, "elements": [
+                            {"type": "rich_text_section", "elements": [{"type": "text", "text": "checked "}, {"type": "link", "url": "https://status.example.com", "text": "status"}]},
+                            {"type": "rich_text_section", "elements": [{"type": "user", "user_id": "U0AGENT"}, {"type": "text", "text": " please look", "style": {"italic": true}}]}
+                        ]}));
+                        let (st, _, _) = post_signed(&s, &envelope(&format!("EvBench{i}"), m), now_secs(), SECRET).await;
+                        assert_eq!(st, StatusCode::OK);
+                        i += senders;
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.expect("sender");
+            }
+            let stored = started.elapsed();
+            let deadline = Instant::now() + Duration::from_secs(600);
+            while count(&s, "SELECT COUNT(*) FROM slack_envelopes WHERE processed_at IS NULL").await > 0 {
+                assert!(Instant::now() < deadline, "processing did not finish");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let processed = started.elapsed();
+            let msgs = count(&s, "SELECT COUNT(*) FROM messages").await;
+            eprintln!(
+                "{name}: {n} events stored in {:.2} s ({:.0} events/s acknowledged); all processed after {:.2} s ({:.0} events/s stored and converted); {msgs} messages",
+                stored.as_secs_f64(),
+                n as f64 / stored.as_secs_f64(),
+                processed.as_secs_f64(),
+                n as f64 / processed.as_secs_f64()
+            );
+            if let Ok(s) = Arc::try_unwrap(s) {
+                s.stop().await;
+            }
+        }
+    }
 }
