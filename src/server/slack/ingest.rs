@@ -257,7 +257,10 @@ async fn process(
             from_bot,
             slack_channel: Some(channel),
         };
-        automation::run(store, cache, rt, &trigger, now).await?;
+        // The envelope is processed and committed: a rule failure is logged, never a reprocessing.
+        if let Err(e) = automation::run(store, cache, rt, &trigger, now).await {
+            tracing::warn!(envelope = id, error = %e.message, "auto-responders failed for a Slack message");
+        }
     }
     Ok(())
 }
