@@ -112,41 +112,26 @@ pub async fn store_envelope(
 const LEASE_MS: i64 = 60_000;
 const MAX_ATTEMPTS: i64 = 5;
 
-/// Claims up to `n` unprocessed envelopes for this instance, oldest first.
+/// Claims up to `n` unprocessed envelopes for this instance, oldest first. One statement: the
+/// outer WHERE repeats the claim test, so with several instances each row goes to one of them.
 async fn claim(store: &Store, me: &str, now: i64, n: i64) -> Result<Vec<(i64, String, String)>, AppError> {
     let mut tx = store.write().await?;
-    let ids: Vec<(i64,)> = sqlx::query_as(
-        "SELECT id FROM slack_envelopes WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until < $1) \
-         ORDER BY id LIMIT $2",
+    let mut rows: Vec<(i64, Option<String>, String)> = sqlx::query_as(
+        "UPDATE slack_envelopes SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM slack_envelopes WHERE processed_at IS NULL \
+           AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY id LIMIT $4) \
+         AND processed_at IS NULL AND (claimed_until IS NULL OR claimed_until < $3) \
+         RETURNING id, slack_team_id, body",
     )
+    .bind(me)
+    .bind(now + LEASE_MS)
     .bind(now)
     .bind(n)
     .fetch_all(tx.conn())
     .await?;
-    let mut out = Vec::new();
-    for (id,) in ids {
-        // The WHERE repeats the claim test: with several instances only one UPDATE wins.
-        let won = sqlx::query(
-            "UPDATE slack_envelopes SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 \
-             WHERE id = $3 AND processed_at IS NULL AND (claimed_until IS NULL OR claimed_until < $4)",
-        )
-        .bind(me)
-        .bind(now + LEASE_MS)
-        .bind(id)
-        .bind(now)
-        .execute(tx.conn())
-        .await?;
-        if won.rows_affected() == 1 {
-            let (team, body): (Option<String>, String) =
-                sqlx::query_as("SELECT slack_team_id, body FROM slack_envelopes WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(tx.conn())
-                    .await?;
-            out.push((id, team.unwrap_or_default(), body));
-        }
-    }
     tx.commit(store).await?;
-    Ok(out)
+    rows.sort_by_key(|r| r.0);
+    Ok(rows.into_iter().map(|(id, team, body)| (id, team.unwrap_or_default(), body)).collect())
 }
 
 /// The ingest worker of this process: processes stored envelopes until cancelled.
