@@ -327,6 +327,11 @@ fn reads_login_and_auth_errors() {
             .stdout(contains("Contacts"));
     }
     home.desk().args(["contacts", "show", "999999"]).assert().code(3);
+    if let Some(email) = cx["contact"]["email"].as_str() {
+        let a = home.desk().args(["contacts", "show", email, "--json"]).assert().success();
+        assert_eq!(json_of(&a)["contact"]["id"], requester, "a contact found by email");
+    }
+    home.desk().args(["contacts", "show", "nobody-at-all@nowhere.invalid"]).assert().code(3);
 
     // Views with counts.
     let a = home.desk().args(["views", "--json"]).assert().success();
@@ -531,8 +536,10 @@ fn server_down_then_outbox_delivers_exactly_once() {
     let id = first_ticket(&home);
 
     // A live tail keeps running through the outage and reconnects afterwards.
+    // It replays the two events of the fresh workspace first, so it has an id to resume
+    // from (Last-Event-ID) when the stream drops.
     let mut tail = Command::new(BIN)
-        .args(["events", "--kind", "message.created", "--count", "1"])
+        .args(["events", "--since", "0", "--count", "3"])
         .env("DESK_CONFIG_DIR", home.path().join("config"))
         .env("DESK_DATA_DIR", home.path().join("data"))
         .env("DESK_STATE_DIR", home.path().join("state"))
@@ -540,6 +547,16 @@ fn server_down_then_outbox_delivers_exactly_once() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Wait until the tail has printed the two old events, so the outage hits an open stream.
+    let (tx, lines) = std::sync::mpsc::channel();
+    let stdout = tail.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut out: Vec<String> = (0..2).map(|_| lines.recv_timeout(Duration::from_secs(10)).unwrap()).collect();
     server.stop();
 
     // Down: exit 6 and the message names the URL.
@@ -573,12 +590,17 @@ fn server_down_then_outbox_delivers_exactly_once() {
         assert!(Instant::now() < deadline, "the tail did not reconnect");
         std::thread::sleep(Duration::from_millis(50));
     };
-    let (mut out, mut err) = (String::new(), String::new());
-    tail.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let mut err = String::new();
     tail.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    out.extend(lines.iter());
     assert!(status.success(), "{err}");
     assert!(err.contains("reconnecting in") && err.contains("outbox: delivered reply"), "{err}");
-    let ev: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    // Resumed with Last-Event-ID: nothing replayed twice, then our reply.
+    let events: Vec<serde_json::Value> = out.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 3, "{out:?}");
+    let ids: Vec<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids repeat or go back: {ids:?}");
+    let ev = &events[2];
     assert_eq!((ev["kind"].as_str(), ev["ticket_id"].as_i64()), (Some("message.created"), Some(id)));
 
     // Delivered once; later commands do not send it again.
@@ -849,8 +871,201 @@ fn admin_slack_workspaces_channels_and_auto_responders() {
         .write_stdin("not json")
         .assert()
         .code(2)
-        .stderr(contains("not JSON"));
+        .stderr(contains("not a JSON array of rules"));
     home.desk().args(["admin", "slack", "channel", "unmap", "C0HELP"]).assert().success();
     home.desk().args(["admin", "slack", "workspace", "remove", "T0ACME"]).assert().success();
     home.desk().args(["admin", "slack", "workspace", "remove", "T0ACME"]).assert().code(3);
+}
+
+/// The typed `ApiClient` the CLI and the console are built on, method by method against the
+/// real server: every response decodes into its model type.
+#[test]
+fn the_api_client_speaks_every_endpoint() {
+    use desk::client::{ApiClient, ApiError, ClientOptions, PageQuery, TaskQuery, TicketQuery};
+    use desk::model::*;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = ApiClient::new(&server.url(), Some(TOKEN.into()), ClientOptions::default()).unwrap();
+        c.healthz().await.unwrap();
+        let me = c.me().await.unwrap();
+        assert_eq!(me.agent.role, Role::Admin);
+        let skew = c.clock_skew().expect("the Date header gives a skew estimate");
+        assert!(skew.abs() < jiff::SignedDuration::from_secs(5), "{skew:?}");
+        assert!(c.openapi().await.unwrap()["paths"].is_object());
+
+        // Workspace lists.
+        let teams = c.list_teams().await.unwrap().items;
+        let agents = c.list_agents().await.unwrap().items;
+        assert!(!teams.is_empty() && !agents.is_empty());
+        assert!(!c.list_views().await.unwrap().items.is_empty());
+        let macros = c.list_macros().await.unwrap().items;
+        let policies = c.get_sla_policies().await.unwrap().items;
+        assert!(!policies.is_empty());
+        assert_eq!(c.put_sla_policies(&policies).await.unwrap().items.len(), policies.len());
+
+        // Admin writes.
+        let team =
+            c.create_team(&NewTeam { name: "Client test".into(), sla_policy_id: None }, None).await.unwrap();
+        let agent = c
+            .create_agent(
+                &NewAgent {
+                    name: "Kim".into(),
+                    email: "kim@example.com".into(),
+                    role: Role::Agent,
+                    teams: vec![team.id],
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let token =
+            c.create_token(&NewToken { agent_id: agent.id, name: Some("ci".into()) }, None).await.unwrap();
+        let kim = ApiClient::new(&server.url(), Some(token.token.clone()), ClientOptions::default()).unwrap();
+        assert_eq!(kim.me().await.unwrap().agent.id, agent.id);
+
+        // CRM.
+        let contact = c
+            .create_contact(
+                &NewContact {
+                    name: "Lee Park".into(),
+                    email: Some("lee@example.org".into()),
+                    title: None,
+                    account_id: None,
+                    slack_user_id: None,
+                    tags: vec![],
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(c.get_contact(contact.id).await.unwrap().name, "Lee Park");
+        let found = c.search_contacts("lee@example.org", None, &PageQuery::default()).await.unwrap().items;
+        assert_eq!(found.iter().map(|x| x.id).collect::<Vec<_>>(), vec![contact.id]);
+        let patch = ContactPatch { title: Some(Some("CTO".into())), ..ContactPatch::default() };
+        assert_eq!(c.update_contact(contact.id, &patch).await.unwrap().title.as_deref(), Some("CTO"));
+
+        // Tickets.
+        let ticket = c
+            .create_ticket(
+                &NewTicket {
+                    subject: "Printer on fire".into(),
+                    requester_id: contact.id,
+                    priority: Some(Priority::High),
+                    team_id: Some(team.id),
+                    tags: vec!["hardware".into()],
+                    body_markdown: Some("It is *really* on fire".into()),
+                    channel: None,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let q = TicketQuery {
+            filter: TicketFilter { tag: vec!["hardware".into()], ..TicketFilter::default() },
+            ..TicketQuery::default()
+        };
+        assert!(c.list_tickets(&q).await.unwrap().items.iter().any(|t| t.id == ticket.id));
+        assert_eq!(c.get_ticket(ticket.id).await.unwrap().subject, "Printer on fire");
+        let cx = c.contact_context(contact.id).await.unwrap();
+        assert!(cx.recent_tickets.iter().any(|t| t.id == ticket.id));
+
+        c.set_presence(ticket.id, PresenceState::Viewing).await.unwrap();
+        // Kim (on the ticket's team) sees the admin viewing it.
+        let others = kim.get_presence(ticket.id).await.unwrap().items;
+        assert!(
+            others.iter().any(|p| p.agent_id == me.agent.id && p.state == PresenceState::Viewing),
+            "{others:?}"
+        );
+
+        // Stale writes are typed: 412 with the current resource.
+        let patch = TicketPatch { status: Some(Status::Open), ..TicketPatch::default() };
+        match c.update_ticket(ticket.id, &patch, Some(ticket.version + 7)).await {
+            Err(ApiError::PreconditionFailed { current: Some(cur), .. }) => {
+                assert_eq!(cur["id"], ticket.id.0)
+            }
+            other => panic!("{other:?}"),
+        }
+        let assigned = TicketPatch { assignee_id: Some(Some(agent.id)), ..TicketPatch::default() };
+        c.update_ticket(ticket.id, &assigned, Some(ticket.version)).await.unwrap();
+
+        // Kim was assigned the ticket: a notification to read.
+        let notes = kim.list_notifications(&PageQuery::default()).await.unwrap().items;
+        let n = notes.iter().find(|n| n.ticket_id == Some(ticket.id)).expect("an assignment notification");
+        assert_eq!(n.kind, NotificationKind::Assignment);
+        assert!(kim.mark_notification_read(n.id).await.unwrap().read);
+
+        // Tasks and activities.
+        let task = c
+            .create_task(
+                &NewTask {
+                    title: "Call Lee back".into(),
+                    due_at: None,
+                    assignee_id: Some(me.agent.id),
+                    ticket_id: Some(ticket.id),
+                    contact_id: Some(contact.id),
+                    account_id: None,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let mine = TaskQuery { assignee: Some(AssigneeFilter::Me), ..TaskQuery::default() };
+        assert!(c.list_tasks(&mine).await.unwrap().items.iter().any(|t| t.id == task.id));
+        let done = TaskPatch { done: Some(true), ..TaskPatch::default() };
+        assert!(c.update_task(task.id, &done).await.unwrap().done);
+        let act = NewActivity {
+            kind: ActivityKind::Call,
+            summary: "Talked about the fire".into(),
+            at: None,
+            contact_id: Some(contact.id),
+            account_id: None,
+        };
+        assert_eq!(c.create_activity(&act, None).await.unwrap().summary, "Talked about the fire");
+
+        // Resolution, accounts, macros, merge.
+        let refs = vec![EntityRef { kind: RefKind::Contact, id: contact.id.to_string() }];
+        assert_eq!(c.resolve(refs).await.unwrap().items[0].label.as_deref(), Some("Lee Park"));
+        let some =
+            c.list_tickets(&TicketQuery { limit: Some(2), ..TicketQuery::default() }).await.unwrap().items;
+        let with_account = c.contact_context(some[0].requester_id).await.unwrap().account;
+        if let Some(account) = with_account {
+            assert_eq!(c.get_account(account.id).await.unwrap().id, account.id);
+            assert_eq!(c.account_context(account.id).await.unwrap().account.id, account.id);
+        }
+        if let Some(m) = macros.first() {
+            assert!(c.apply_macro(ticket.id, m.id, true, None).await.unwrap().dry_run);
+        }
+        let other = c
+            .create_ticket(
+                &NewTicket {
+                    subject: "Printer on fire (again)".into(),
+                    requester_id: contact.id,
+                    priority: None,
+                    team_id: Some(team.id),
+                    tags: vec![],
+                    body_markdown: None,
+                    channel: None,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        c.merge_ticket(other.id, ticket.id, None).await.unwrap();
+        let bulk = BulkUpdate { ids: vec![ticket.id, TicketId(999_999)], patch: TicketPatch::default() };
+        let bulk = BulkUpdate { patch: TicketPatch { add_tags: vec!["bulk".into()], ..bulk.patch }, ..bulk };
+        let results = c.bulk_update(&bulk, None).await.unwrap().results;
+        assert_eq!(results.iter().map(|r| r.ok).collect::<Vec<_>>(), vec![true, false]);
+
+        // Errors are typed.
+        assert!(matches!(c.get_ticket(TicketId(999_999)).await, Err(ApiError::NotFound { .. })));
+        let anon = ApiClient::new(&server.url(), Some("nope".into()), ClientOptions::default()).unwrap();
+        assert!(matches!(anon.me().await, Err(ApiError::Unauthenticated { .. })));
+        assert!(matches!(
+            kim.create_token(&NewToken { agent_id: agent.id, name: None }, None).await,
+            Err(ApiError::Forbidden { .. })
+        ));
+    });
 }

@@ -12,7 +12,7 @@ use anstyle::Style;
 use super::ctx::{Ctx, block_on};
 use super::output::{self, Cell, Column, Format, Out, OutputArgs, clean, note, style};
 use super::{CliError, Exit, GlobalArgs};
-use crate::model::{SlackChannelMapping, SlackWorkspace, TeamId};
+use crate::model::{AutoResponder, SlackChannelMapping, SlackWorkspace, TeamId};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AdminCmd {
@@ -187,13 +187,12 @@ pub fn run(cmd: AdminCmd, global: &GlobalArgs) -> Result<(), CliError> {
             }
             AdminCmd::AutoResponders(RulesCmd::Set { file }) => {
                 let text = read_file_or_stdin(&file)?;
-                let rules: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                    CliError::new(Exit::Usage, format!("{} is not JSON: {e}", file.display())).with_hint(
-                        "give a JSON array of rules (desk admin auto-responders get shows the shape)",
-                    )
+                let rules: Vec<AutoResponder> = serde_json::from_str(&text).map_err(|e| {
+                    CliError::new(Exit::Usage, format!("{} is not a JSON array of rules: {e}", file.display()))
+                        .with_hint("see docs/operations.md (Auto-responders); `desk admin auto-responders get` shows the shape")
                 })?;
                 let saved = client.put_auto_responders(&rules).await?;
-                let n = saved["items"].as_array().map(Vec::len).unwrap_or(0);
+                let n = saved.items.len();
                 note(&format!("Saved {n} auto-responder rule(s)"));
                 output::print_json(&saved)
             }

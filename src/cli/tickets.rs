@@ -77,11 +77,11 @@ pub struct ListArgs {
     /// A saved view, by id or name (see `desk views`).
     #[arg(long)]
     pub view: Option<String>,
-    /// Status(es), comma-separated: new, open, pending, on_hold, solved, closed.
-    #[arg(long, value_delimiter = ',')]
+    /// Status(es), comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = wire_values::<Status>(Status::ALL))]
     pub status: Vec<Status>,
-    /// Priority(ies), comma-separated: low, normal, high, urgent.
-    #[arg(long, value_delimiter = ',')]
+    /// Priority(ies), comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = wire_values::<Priority>(Priority::ALL))]
     pub priority: Vec<Priority>,
     /// me, none, or an agent id or email.
     #[arg(long)]
@@ -98,8 +98,8 @@ pub struct ListArgs {
     /// Only tickets with an SLA clock due within this many minutes (or overdue).
     #[arg(long, value_name = "MINUTES")]
     pub breaching_within: Option<i64>,
-    /// Order: sla (soonest due first), priority, updated, created.
-    #[arg(long)]
+    /// Order (sla: soonest due first).
+    #[arg(long, value_parser = wire_values::<SortKey>(SortKey::ALL))]
     pub sort: Option<SortKey>,
     /// How many tickets at most (one page unless --all).
     #[arg(long, default_value_t = DEFAULT_PAGE_SIZE)]
@@ -126,9 +126,9 @@ pub struct MessageArgs {
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct PatchArgs {
-    #[arg(long)]
+    #[arg(long, value_parser = wire_values::<Status>(Status::ALL))]
     pub status: Option<Status>,
-    #[arg(long)]
+    #[arg(long, value_parser = wire_values::<Priority>(Priority::ALL))]
     pub priority: Option<Priority>,
     /// me, none (unassign), or an agent id or email.
     #[arg(long)]
@@ -146,6 +146,26 @@ pub struct PatchArgs {
     /// Snooze until: 2h, 30m, tomorrow 9am, monday, RFC 3339; `none` wakes the ticket.
     #[arg(long, value_name = "WHEN")]
     pub snooze: Option<String>,
+}
+
+/// The wire name of a closed enum (`wire_enum!` gives each an inherent `as_str`).
+trait WireName: Copy {
+    fn wire(self) -> &'static str;
+}
+
+macro_rules! wire_name {
+    ($($t:ty),*) => {$(impl WireName for $t { fn wire(self) -> &'static str { self.as_str() } })*};
+}
+wire_name!(Status, Priority, SortKey);
+
+/// A parser that knows the wire names of an enum, so `--help` and the shell completions
+/// list them.
+fn wire_values<T>(all: &'static [T]) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: WireName + Send + Sync + std::str::FromStr<Err = String> + 'static,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(all.iter().map(|v| v.wire())).try_map(|s| s.parse::<T>())
 }
 
 /// `12` or `#12`.
@@ -264,7 +284,11 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<(), CliError> {
     match out.format {
         Format::Json => output::print_json(&tickets),
         Format::Ndjson => output::print_ndjson(&tickets),
-        _ => output::write_stdout(&ticket_table(&out, &tickets, client.server_now())),
+        _ => {
+            let names =
+                if out.format == Format::Table { agent_names(&client).await } else { AgentNames::new() };
+            output::write_stdout(&ticket_table(&out, &tickets, client.server_now(), &names))
+        }
     }
 }
 
@@ -281,7 +305,7 @@ const LIST_COLUMNS: [Column; 8] = [
 
 /// The queue as a table (terminal) or TSV (pipe: id, status, priority, next SLA due,
 /// requester, account, subject, assignee id, updated; full values, RFC 3339 times).
-pub fn ticket_table(out: &Out, tickets: &[Ticket], now: Timestamp) -> String {
+pub fn ticket_table(out: &Out, tickets: &[Ticket], now: Timestamp, names: &AgentNames) -> String {
     let plain = |s: String| (s, Style::new());
     let rows: Vec<Vec<Cell>> = if out.format == Format::Tsv {
         tickets
@@ -317,7 +341,7 @@ pub fn ticket_table(out: &Out, tickets: &[Ticket], now: Timestamp) -> String {
                     (t.status.to_string(), Style::new()),
                     plain(clean(&requester, true)),
                     plain(clean(&t.subject, true)),
-                    plain(t.assignee_id.map(|a| format!("agent {a}")).unwrap_or_else(|| "-".into())),
+                    plain(t.assignee_id.map(|a| agent_name(names, a)).unwrap_or_else(|| "-".into())),
                     (output::ago(t.updated_at, now), style::MUTED),
                 ]
             })
@@ -391,7 +415,26 @@ async fn show(ctx: &Ctx, id: TicketId, args: OutputArgs) -> Result<(), CliError>
     // `/resolve` call; a pipe gets the server's Markdown untouched.
     let labels =
         if out.format == Format::Table { mention_labels(&client, &messages).await } else { Labels::new() };
-    output::write_stdout(&render_conversation(&out, &ticket, &messages, client.server_now(), &labels))
+    let names = agent_names(&client).await;
+    output::write_stdout(&render_conversation(&out, &ticket, &messages, client.server_now(), &labels, &names))
+}
+
+/// Agent names for people-facing output (scripts get ids).
+pub type AgentNames = std::collections::HashMap<AgentId, String>;
+
+/// One `GET /agents`; a failure only costs the names (ids are shown instead).
+async fn agent_names(client: &ApiClient) -> AgentNames {
+    match client.list_agents().await {
+        Ok(page) => page.items.into_iter().map(|a| (a.id, a.name)).collect(),
+        Err(e) => {
+            tracing::warn!("cannot list agents: {e}");
+            AgentNames::new()
+        }
+    }
+}
+
+fn agent_name(names: &AgentNames, id: AgentId) -> String {
+    names.get(&id).map(|n| clean(n, true)).unwrap_or_else(|| format!("agent {id}"))
 }
 
 /// Display labels of mentions, keyed by (is channel, id).
@@ -465,6 +508,7 @@ fn render_conversation(
     messages: &[Message],
     now: Timestamp,
     labels: &Labels,
+    names: &AgentNames,
 ) -> String {
     let mut s = String::new();
     s.push_str(&out.paint(style::HEADER, &format!("# #{} {}", t.id, clean(&t.subject, true))));
@@ -473,7 +517,7 @@ fn render_conversation(
         format!("status: {}", t.status),
         format!("priority: {}", t.priority),
         format!("team: {}", t.team_id),
-        format!("assignee: {}", t.assignee_id.map(|a| format!("agent {a}")).unwrap_or_else(|| "none".into())),
+        format!("assignee: {}", t.assignee_id.map(|a| agent_name(names, a)).unwrap_or_else(|| "none".into())),
     ];
     let requester = t.requester_name.clone().unwrap_or_else(|| format!("contact {}", t.requester_id));
     facts.push(match &t.account_name {
@@ -872,14 +916,14 @@ mod tests {
             ticket(7, "Login loop", Priority::Low),
         ];
         let out = Out { format: Format::Table, color: false, width: 80, tty: true };
-        let table = ticket_table(&out, &tickets, now);
+        let table = ticket_table(&out, &tickets, now, &AgentNames::new());
         assert!(table.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= 80), "{table}");
         insta::assert_snapshot!(table, @r"
         ID     SLA     PRI     STATUS  REQUESTER        SUBJECT        ASSIGNEE  UPDATED
         #1042  FR 12m  urgent  open    Ana Ruiz (Acme)  Refund not p…  agent 2   5m ago
         #7     FR 12m  low     open    Ana Ruiz (Acme)  Login loop     agent 2   5m ago
         ");
-        let tsv = ticket_table(&Out { format: Format::Tsv, ..out }, &tickets, now);
+        let tsv = ticket_table(&Out { format: Format::Tsv, ..out }, &tickets, now, &AgentNames::new());
         insta::assert_snapshot!(tsv, @r"
         1042	open	urgent	2026-01-01T10:12:00Z	Ana Ruiz	Acme	Refund not processed after [2Jcancellation of the annual plan	2	2026-01-01T09:55:00Z
         7	open	low	2026-01-01T10:12:00Z	Ana Ruiz	Acme	Login loop	2	2026-01-01T09:55:00Z
@@ -908,7 +952,7 @@ mod tests {
             msg(2, AuthorKind::Agent, "Bo", Visibility::Internal, "Probably the SSO cookie."),
         ];
         let out = Out { format: Format::Tsv, color: false, width: 80, tty: false };
-        insta::assert_snapshot!(render_conversation(&out, &t, &messages, now, &Labels::new()), @r"
+        insta::assert_snapshot!(render_conversation(&out, &t, &messages, now, &Labels::new(), &AgentNames::new()), @r"
         # #7 Login loop
 
         - status: open
@@ -958,13 +1002,20 @@ mod tests {
         assert_eq!(refs, vec![EntityRef { kind: RefKind::SlackUser, id: "U123".into() }]);
         let labels: Labels = [((false, "U123".to_owned()), "Bo Chen".to_owned())].into();
         let plain = Out { format: Format::Table, color: false, width: 80, tty: true };
-        let text = render_conversation(&plain, &t, std::slice::from_ref(&m), now, &labels);
+        let text = render_conversation(
+            &plain,
+            &t,
+            std::slice::from_ref(&m),
+            now,
+            &labels,
+            &[(AgentId(2), "Bo Chen".to_owned())].into(),
+        );
         assert!(
             text.ends_with("## Ana Ruiz (customer) · 2026-01-01T09:00:00Z\n\nHi @Bo Chen, it is broken\n"),
             "{text}"
         );
         let color = Out { color: true, ..plain };
-        let text = render_conversation(&color, &t, &[m], now, &labels);
+        let text = render_conversation(&color, &t, &[m], now, &labels, &AgentNames::new());
         assert!(text.contains("\u{1b}[1mbroken"), "{text:?}");
     }
 

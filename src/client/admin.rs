@@ -4,7 +4,7 @@ use reqwest::Method;
 
 use super::api::{ApiClient, Request};
 use super::error::ApiError;
-use crate::model::{Page, SlackChannelMapping, SlackWorkspace};
+use crate::model::{AutoResponder, Page, SlackChannelMapping, SlackWorkspace};
 
 impl ApiClient {
     pub async fn list_slack_workspaces(&self) -> Result<Page<SlackWorkspace>, ApiError> {
@@ -36,5 +36,17 @@ impl ApiClient {
         self.execute(Request::new(Method::DELETE, format!("integrations/slack/channels/{channel}")))
             .await
             .map(|_| ())
+    }
+
+    pub async fn get_auto_responders(&self) -> Result<Page<AutoResponder>, ApiError> {
+        self.call(Request::new(Method::GET, "auto-responders")).await
+    }
+
+    /// Replaces the rules (with id: kept and updated; without: new; absent: deleted).
+    pub async fn put_auto_responders(
+        &self,
+        rules: &[AutoResponder],
+    ) -> Result<Page<AutoResponder>, ApiError> {
+        self.call(Request::new(Method::PUT, "auto-responders").json(&rules)?).await
     }
 }

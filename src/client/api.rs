@@ -471,6 +471,11 @@ impl ApiClient {
         self.call(Request::new(Method::GET, "teams")).await
     }
 
+    /// Admin: a new team.
+    pub async fn create_team(&self, team: &NewTeam, key: Option<&str>) -> Result<Team, ApiError> {
+        self.call(Request::new(Method::POST, "teams").json(team)?.key(key)).await
+    }
+
     pub async fn list_macros(&self) -> Result<Page<Macro>, ApiError> {
         self.call(Request::new(Method::GET, "macros")).await
     }
@@ -602,6 +607,10 @@ impl ApiClient {
         self.call(Request::new(Method::GET, "contacts").query(pairs)).await
     }
 
+    pub async fn create_contact(&self, contact: &NewContact, key: Option<&str>) -> Result<Contact, ApiError> {
+        self.call(Request::new(Method::POST, "contacts").json(contact)?.key(key)).await
+    }
+
     pub async fn get_contact(&self, id: ContactId) -> Result<Contact, ApiError> {
         self.call(Request::new(Method::GET, format!("contacts/{id}"))).await
     }
@@ -651,14 +660,6 @@ impl ApiClient {
     /// Replaces the SLA policies (with id: update; without: create; absent: delete).
     pub async fn put_sla_policies(&self, policies: &[SlaPolicy]) -> Result<Page<SlaPolicy>, ApiError> {
         self.call(Request::new(Method::PUT, "sla-policies").json(&policies)?).await
-    }
-
-    pub async fn get_auto_responders(&self) -> Result<serde_json::Value, ApiError> {
-        self.call(Request::new(Method::GET, "auto-responders")).await
-    }
-
-    pub async fn put_auto_responders(&self, body: &serde_json::Value) -> Result<serde_json::Value, ApiError> {
-        self.call(Request::new(Method::PUT, "auto-responders").json(body)?).await
     }
 
     pub async fn create_agent(&self, agent: &NewAgent, key: Option<&str>) -> Result<Agent, ApiError> {
