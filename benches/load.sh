@@ -39,16 +39,17 @@ until grep -q "listening on" "$work/serve.log"; do
   sleep 0.2
 done
 t1=$(date +%s.%N)
-seed_ms=$(grep -o 'elapsed_ms[^ ]*' "$work/serve.log" | head -1 | tr -dc '0-9')
+seed_ms=$(grep -o 'elapsed_ms=[0-9]*' "$work/serve.log" | head -1 | tr -dc '0-9')
 echo "machine: $(nproc) cores, $(uname -sr)"
-echo "startup: ${SIZE} demo tickets seeded in ${seed_ms} ms (process start to listening: $(echo "$t1 - $t0" | bc) s)"
+cpu_s=$(awk '{printf "%.1f", ($14 + $15) / 100}' /proc/$pid/stat)
+echo "startup: ${SIZE} demo tickets seeded in ${seed_ms} ms wall, ${cpu_s} s CPU of desk (process start to listening: $(echo "$t1 - $t0" | bc) s; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 
 view=$(curl -s -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/views?counts=false" |
   python3 -c 'import json,sys; print(next(v["id"] for v in json.load(sys.stdin)["items"] if v["name"]=="Unassigned"))')
 
 for mode in list get messages post; do
   wrk -t2 -c$CONNS -d"$DURATION" --timeout 5s -s benches/wrk.lua "$BASE" -- "$mode" "$TOKEN" "$RATE" "$CONNS" "$SIZE" "$view" |
-    grep '^RESULT'
+    grep '^RESULT' | sed "s/mode=nil/mode=$mode/"
 done
 echo "rss_after_http_kib=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)"
 

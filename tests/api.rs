@@ -455,6 +455,29 @@ async fn scenario_sse_resume(s: &Server) {
     assert_eq!(r[0].1, "resync");
 }
 
+async fn scenario_sse_team_filter(s: &Server) {
+    let (_, ben) = s.token_for("Ben").await; // Support only
+    let (billing, support) = (s.team_id("Billing").await, s.team_id("Support").await);
+    let all_support = all_ticket_ids(s, ADMIN, &format!("team={support}")).await;
+    let foreign = all_ticket_ids(s, ADMIN, &format!("team={billing}&status=new,open,pending"))
+        .await
+        .into_iter()
+        .find(|i| !all_support.contains(i))
+        .expect("a billing ticket");
+    let own = all_ticket_ids(s, ADMIN, &format!("team={support}&status=new,open,pending")).await[0];
+    let mut stream = open_events(s, &ben, None).await;
+    let mut buf = String::new();
+    let (st, _) = s
+        .send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{foreign}"), json!({"add_tags": ["hidden"]}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) =
+        s.send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{own}"), json!({"add_tags": ["shown"]})).await;
+    assert_eq!(st, StatusCode::OK);
+    let got = read_events(&mut stream, &mut buf, 1).await;
+    assert_eq!(got[0].2["ticket_id"], own, "the other team's event was filtered out");
+}
+
 async fn scenario_bad_input(s: &Server) {
     let id = ids(&s.get(ADMIN, "/api/v1/tickets?limit=1").await)[0];
     let raw = |m: Method, p: String, body: Vec<u8>| {
@@ -807,8 +830,9 @@ async fn sqlite_authorization_and_bulk() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_sse_resume_delivers_each_event_once_in_order() {
-    let s = start_sqlite(10).await;
+    let s = start_sqlite(30).await;
     scenario_sse_resume(&s).await;
+    scenario_sse_team_filter(&s).await;
     s.stop().await;
 }
 
@@ -999,6 +1023,7 @@ async fn postgres_store_scenarios() {
     scenario_if_match(&s).await;
     scenario_authorization(&s).await;
     scenario_sse_resume(&s).await;
+    scenario_sse_team_filter(&s).await;
     scenario_bad_input(&s).await;
     scenario_workspace(&s).await;
     scenario_notifications(&s).await;

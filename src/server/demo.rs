@@ -334,6 +334,12 @@ pub async fn seed(store: &Store, tickets: usize, now: Timestamp) -> Result<bool,
         contacts.push((id, name, *account));
     }
 
+    // Demo agents appear in Slack as `U9<agent id>`; mentions of them resolve to their names.
+    let slack_names = |_kind: crate::richtext::MentionKind, id: &str| -> Option<String> {
+        let n: i64 = id.strip_prefix("U9")?.parse().ok()?;
+        agent_ids.iter().find(|a| a.0 == n).map(|a| a.1.to_owned())
+    };
+
     // Tickets and their conversations.
     let cache = glue::PolicyCache::default();
     let policy_texts: Vec<String> =
@@ -399,7 +405,7 @@ pub async fn seed(store: &Store, tickets: usize, now: Timestamp) -> Result<bool,
         let slack_agent = format!("U9{:06}", agent_for_mention);
         let body = if channel == "slack" {
             let (blocks, md) = blockkit_message(&mut rng, subject, &slack_agent);
-            glue::blockkit_body(&blocks, &md)
+            glue::blockkit_body(&blocks, &slack_names, &md)
         } else {
             glue::markdown_body(&format!(
                 "Hello,\n\n{subject}. Could you take a look?\n\nThanks,\n{requester_name}"
@@ -622,6 +628,8 @@ pub async fn seed(store: &Store, tickets: usize, now: Timestamp) -> Result<bool,
     }
     tx.event("workspace.seeded", None, None, None, serde_json::json!({"tickets": tickets}), now).await?;
     tx.commit(store).await?;
+    // Fresh statistics so the planner picks the sort-key indexes on a large table.
+    sqlx::query("ANALYZE").execute(store.pool()).await?;
     Ok(true)
 }
 

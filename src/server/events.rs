@@ -30,6 +30,15 @@ use crate::model::{ErrorCode, Event, event_kind};
 pub struct Routed {
     pub agent: Option<i64>,
     pub event: Event,
+    /// The event as JSON, serialised once for every stream.
+    pub json: String,
+}
+
+impl Routed {
+    pub fn new(agent: Option<i64>, event: Event) -> Routed {
+        let json = serde_json::to_string(&event).unwrap_or_else(|_| "{}".into());
+        Routed { agent, event, json }
+    }
 }
 
 impl Routed {
@@ -116,7 +125,7 @@ async fn drain(store: &Store, hub: &Hub, mut last: i64) -> i64 {
                 for (agent, event) in batch {
                     last = event.id;
                     // No receiver is fine: nobody is listening right now.
-                    let _ = hub.tx.send(Arc::new(Routed { agent, event }));
+                    let _ = hub.tx.send(Arc::new(Routed::new(agent, event)));
                 }
                 hub.last.store(last, Ordering::SeqCst);
                 if n < BATCH {
@@ -213,11 +222,8 @@ struct StreamState {
     _permit: StreamPermit,
 }
 
-fn sse_of(e: &Event) -> SseEvent {
-    SseEvent::default()
-        .id(e.id.to_string())
-        .event(e.kind.clone())
-        .data(serde_json::to_string(e).unwrap_or_else(|_| "{}".into()))
+fn sse_of(r: &Routed) -> SseEvent {
+    SseEvent::default().id(r.event.id.to_string()).event(r.event.kind.clone()).data(r.json.clone())
 }
 
 /// `GET /events`: replay after `last_event_id`, then live; keep-alive comments every 15 s.
@@ -272,9 +278,9 @@ pub async fn stream(
                     }
                     for (agent, event) in batch {
                         st.last = event.id;
-                        let r = Routed { agent, event };
+                        let r = Routed::new(agent, event);
                         if r.visible_to(&st.who) {
-                            st.queue.push_back(sse_of(&r.event));
+                            st.queue.push_back(sse_of(&r));
                         }
                     }
                 }
@@ -295,7 +301,7 @@ pub async fn stream(
                             }
                             st.last = r.event.id;
                             if r.visible_to(&st.who) {
-                                st.queue.push_back(sse_of(&r.event));
+                                st.queue.push_back(sse_of(&r));
                             }
                         }
                         Err(broadcast::error::RecvError::Lagged(_)) => st.phase = Phase::Replay,

@@ -13,53 +13,34 @@ use crate::model::{MessageBody, Priority, SlaPolicy, SlaReport, Status};
 
 /// A body written in Markdown, stored in both forms clients render.
 pub fn markdown_body(markdown: &str) -> MessageBody {
-    MessageBody { tiptap: minimal_tiptap(markdown), markdown: markdown.to_owned(), source: None }
+    let doc = crate::richtext::from_markdown(markdown);
+    MessageBody { tiptap: doc.to_json(), markdown: markdown.to_owned(), source: None }
 }
 
-/// A body sent as TipTap JSON; its Markdown form is derived from it.
-pub fn tiptap_body(doc: &serde_json::Value) -> Result<MessageBody, String> {
-    if doc.get("type").and_then(|t| t.as_str()) != Some("doc") {
-        return Err("body_tiptap must be a TipTap document (`{\"type\": \"doc\", ...}`)".into());
-    }
-    let mut text = String::new();
-    collect_text(doc, &mut text);
-    Ok(MessageBody { tiptap: doc.clone(), markdown: text.trim_end().to_owned(), source: None })
+/// A body sent as TipTap JSON: validated against the TipTap model, Markdown derived from it.
+pub fn tiptap_body(json: &serde_json::Value) -> Result<MessageBody, String> {
+    let doc = crate::richtext::Doc::from_json(json).map_err(|e| e.to_string())?;
+    Ok(MessageBody { tiptap: doc.to_json(), markdown: crate::richtext::to_markdown(&doc), source: None })
 }
 
-/// A message that arrived as Slack Block Kit: the original is kept as `source`.
-pub fn blockkit_body(blocks: &serde_json::Value, fallback_markdown: &str) -> MessageBody {
-    let mut body = markdown_body(fallback_markdown);
+/// A message that arrived as Slack Block Kit: converted by `richtext`, the original kept as
+/// `source`. A payload that does not convert keeps the given Markdown as its body.
+pub fn blockkit_body(
+    blocks: &serde_json::Value,
+    resolver: &dyn crate::richtext::EntityResolver,
+    fallback_markdown: &str,
+) -> MessageBody {
+    let mut body = match crate::richtext::from_blockkit_value(blocks, resolver) {
+        Ok(doc) => {
+            MessageBody { tiptap: doc.to_json(), markdown: crate::richtext::to_markdown(&doc), source: None }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "a Block Kit payload did not convert; keeping its Markdown form");
+            markdown_body(fallback_markdown)
+        }
+    };
     body.source = Some(blocks.clone());
     body
-}
-
-/// Until `richtext` lands: one paragraph per line, plain text.
-fn minimal_tiptap(markdown: &str) -> serde_json::Value {
-    let content: Vec<serde_json::Value> = markdown
-        .lines()
-        .map(|line| {
-            if line.is_empty() {
-                serde_json::json!({"type": "paragraph"})
-            } else {
-                serde_json::json!({"type": "paragraph", "content": [{"type": "text", "text": line}]})
-            }
-        })
-        .collect();
-    serde_json::json!({"type": "doc", "content": content})
-}
-
-fn collect_text(node: &serde_json::Value, out: &mut String) {
-    if let Some(t) = node.get("text").and_then(|t| t.as_str()) {
-        out.push_str(t);
-    }
-    if let Some(children) = node.get("content").and_then(|c| c.as_array()) {
-        for c in children {
-            collect_text(c, out);
-        }
-    }
-    if matches!(node.get("type").and_then(|t| t.as_str()), Some("paragraph" | "heading" | "codeBlock")) {
-        out.push('\n');
-    }
 }
 
 // ---------------------------------------------------------------- SLA
