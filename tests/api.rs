@@ -1382,6 +1382,18 @@ mod slack {
         })
         .await;
         assert_eq!(count(&s, "SELECT COUNT(*) FROM tickets WHERE channel = 'slack'").await, 1000);
+        let res = s.http.get(format!("{}/metrics", s.base)).send().await.expect("metrics");
+        assert!(res.headers()["content-type"].to_str().is_ok_and(|c| c.starts_with("text/plain")));
+        let text = res.text().await.expect("metrics text");
+        for line in [
+            "desk_slack_envelopes_stored_total 1000",
+            "desk_slack_envelopes_processed_total 1000",
+            "desk_slack_envelopes_pending 0",
+            "desk_outbound_jobs_pending 0",
+            "desk_sse_clients 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from /metrics:\n{text}");
+        }
         eprintln!(
             "1000 events acknowledged in {acked:?} (worst {worst:?}); {pending_at_ack} still queued at the last ack"
         );

@@ -117,3 +117,24 @@ pub async fn metrics(State(app): State<AppState>) -> Result<Response, AppError> 
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slack_and_admin_routes_are_documented() {
+        let doc: serde_json::Value = serde_json::from_str(&crate::server::openapi::document()).expect("JSON");
+        for p in [
+            "/api/v1/integrations/slack/events",
+            "/api/v1/integrations/slack/workspaces",
+            "/api/v1/integrations/slack/workspaces/{slack_team_id}",
+            "/api/v1/integrations/slack/channels",
+            "/api/v1/integrations/slack/channels/{channel_id}",
+            "/api/v1/auto-responders",
+            "/metrics",
+        ] {
+            assert!(doc["paths"][p].is_object(), "{p} missing from the OpenAPI document");
+        }
+        assert!(doc["components"]["schemas"]["AutoResponder"].is_object());
+        assert!(doc["components"]["schemas"]["SlackWorkspace"].is_object());
+    }
+}
