@@ -1326,6 +1326,18 @@ mod slack {
             m[2]["body"]["markdown"].as_str().is_some_and(|t| t.contains("deleted in Slack")).then_some(())
         })
         .await;
+        // A reply delivered before its root: both land on one ticket.
+        let early = envelope(
+            "Ev0EARLY",
+            message("1700000011.000100", Some("1700000010.000100"), "U0CARLA", "Order 3307 follow-up"),
+        );
+        assert_eq!(post_signed(&s, &early, now_secs(), SECRET).await.0, StatusCode::OK);
+        let t = until("the early reply's ticket", || slack_ticket(&s, "3307")).await;
+        let late = envelope("Ev0LATE", message("1700000010.000100", None, "U0CARLA", "Order 3307 root"));
+        assert_eq!(post_signed(&s, &late, now_secs(), SECRET).await.0, StatusCode::OK);
+        let tid = t["id"].as_i64().expect("id");
+        until("the root on the same ticket", || async { (messages(&s, tid).await.len() == 2).then_some(()) })
+            .await;
         // Our own bot and other bots are ignored: no ticket, no message.
         let mut ours = message("1700000004.000100", None, "U0DESKBOT", "from us 9981");
         ours["bot_id"] = json!("B0DESKBOT");

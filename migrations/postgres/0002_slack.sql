@@ -47,6 +47,14 @@ CREATE TABLE slack_messages (
 );
 CREATE INDEX slack_messages_message ON slack_messages(message_id);
 
+-- The ticket of each Slack thread (channel, root ts), whichever of its messages arrived first.
+CREATE TABLE slack_threads (
+    channel_id TEXT NOT NULL,
+    thread_ts TEXT NOT NULL,
+    ticket_id BIGINT NOT NULL REFERENCES tickets(id),
+    PRIMARY KEY (channel_id, thread_ts)
+);
+
 -- Durable outbound work (chat.postMessage of a public reply). One job per message.
 CREATE TABLE outbound_jobs (
     id BIGSERIAL PRIMARY KEY,

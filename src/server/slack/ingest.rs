@@ -336,27 +336,22 @@ async fn new_message(
     );
     let (contact, name) = contact_for(tx, m, now).await?;
     let author = Author { kind: AuthorKind::Contact, id: Some(contact), name: name.clone() };
-    // A reply goes to the ticket of its thread (following a merge); a reply in a thread we
-    // never saw opens a ticket for that thread.
-    let existing = match &m.thread_ts {
-        Some(root) => {
-            let t: Option<(i64,)> =
-                sqlx::query_as("SELECT ticket_id FROM slack_messages WHERE channel_id = $1 AND ts = $2")
-                    .bind(&m.channel)
-                    .bind(root)
-                    .fetch_optional(tx.conn())
-                    .await?;
-            match t {
-                Some((t,)) => {
-                    let (merged,): (Option<i64>,) =
-                        sqlx::query_as("SELECT merged_into FROM tickets WHERE id = $1")
-                            .bind(t)
-                            .fetch_one(tx.conn())
-                            .await?;
-                    Some(merged.unwrap_or(t))
-                }
-                None => None,
-            }
+    // Every message of a thread goes to the thread's ticket (following a merge), whichever
+    // message arrived first: Slack may deliver a reply before its root.
+    let root = m.thread_ts.clone().unwrap_or_else(|| m.ts.clone());
+    let thread: Option<(i64,)> =
+        sqlx::query_as("SELECT ticket_id FROM slack_threads WHERE channel_id = $1 AND thread_ts = $2")
+            .bind(&m.channel)
+            .bind(&root)
+            .fetch_optional(tx.conn())
+            .await?;
+    let existing = match thread {
+        Some((t,)) => {
+            let (merged,): (Option<i64>,) = sqlx::query_as("SELECT merged_into FROM tickets WHERE id = $1")
+                .bind(t)
+                .fetch_one(tx.conn())
+                .await?;
+            Some(merged.unwrap_or(t))
         }
         None => None,
     };
@@ -409,7 +404,6 @@ async fn new_message(
         .await?
         .ok_or_else(|| AppError::internal("a Slack message arrived but the workspace has no team"))?;
     let policy = policy_for_team(tx.conn(), team_id).await?;
-    let root = m.thread_ts.clone().unwrap_or_else(|| m.ts.clone());
     let external = External {
         slack_team_id: Some(team.to_owned()),
         slack_channel: Some(m.channel.clone()),
@@ -473,10 +467,12 @@ async fn new_message(
     .await?;
     let id = insert_message(tx, ticket, team_id, &author, Visibility::Public, &body, now).await?;
     link(tx, &m.channel, &m.ts, ticket, id).await?;
-    if root != m.ts {
-        // The thread's root is not ours to show, but its replies must find this ticket.
-        link(tx, &m.channel, &root, ticket, id).await?;
-    }
+    sqlx::query("INSERT INTO slack_threads (channel_id, thread_ts, ticket_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(&m.channel)
+        .bind(&root)
+        .bind(ticket)
+        .execute(tx.conn())
+        .await?;
     Ok(Done::Message { ticket, created: true, text, channel: m.channel.clone(), from_bot: m.from_bot })
 }
 
