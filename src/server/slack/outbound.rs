@@ -298,13 +298,24 @@ pub async fn run_worker(app: AppState) {
             Some(at) => Duration::from_millis((at - ms(app.now())).clamp(10, 1_000) as u64),
             None => Duration::from_secs(1),
         };
-        tokio::select! {
-            _ = app.shutdown.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-            got = wake.recv() => {
-                // Only a new public message can create a job; anything else sleeps on.
-                if let Ok(r) = got && r.event.kind != event_kind::MESSAGE_CREATED {
-                    continue;
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            tokio::select! {
+                _ = app.shutdown.cancelled() => return,
+                _ = tokio::time::sleep_until(until) => break,
+                got = wake.recv() => {
+                    // Only a public message by an agent or desk can create a job; customer
+                    // messages (most of Slack's traffic) and everything else sleep on.
+                    let relevant = match got {
+                        Ok(r) => r.event.kind == event_kind::MESSAGE_CREATED
+                            && r.event.data["author_kind"] != "contact"
+                            && r.event.data["visibility"] == "public",
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    };
+                    if relevant {
+                        break;
+                    }
                 }
             }
         }
