@@ -1654,6 +1654,19 @@ mod slack {
             )
             .await;
         assert!(!t["tags"].as_array().is_some_and(|a| a.iter().any(|x| x == "after-hours")), "{t}");
+        // counts_as_first_response decides whether the auto-reply stops the first-response clock.
+        for counts in [false, true] {
+            put_rules(&s, json!([{"name": format!("ack {counts}"), "actions": {"reply_markdown": "Thanks {{contact.first_name}}!"}, "counts_as_first_response": counts}])).await;
+            let (st, t) = s
+                .send(ADMIN, Method::POST, "/api/v1/tickets", json!({"subject": format!("Ack {counts}"), "requester_id": requester, "body_markdown": "hi"}))
+                .await;
+            assert_eq!(st, StatusCode::CREATED, "{t}");
+            let fr = &t["sla"]["first_response"];
+            assert_eq!(fr["fulfilled_at"].is_null(), !counts, "counts_as_first_response={counts}: {fr}");
+            assert_eq!(fr["state"], if counts { "achieved" } else { "active" }, "{fr}");
+            let msgs = messages(&s, t["id"].as_i64().expect("id")).await;
+            assert_eq!(msgs.len(), 2, "the customer's message and the auto-reply");
+        }
         s.stop().await;
     }
 

@@ -278,6 +278,7 @@ pub async fn create_ticket(
         // Auto-responders run before the answer so it shows what they changed.
         super::automation::on_ticket_created(&app, row.id, body.value.body_markdown.as_deref()).await;
         let row = tickets::get_visible(&app.store, &who, row.id).await?;
+        let now = app.now();
         let t = tickets::render_one(&app.store, &app.policies, &row, now).await?;
         Ok((StatusCode::CREATED, to_value(&t)?))
     })
