@@ -19,9 +19,46 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-/// Converts Block Kit JSON text in any shape Slack sends (message, array of blocks, single
-/// block, legacy attachment, Events API or Socket Mode envelope).
-pub fn from_blockkit(json: &str, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError> {
+/// Converts Block Kit in any shape Slack sends (message, array of blocks, single block,
+/// legacy attachment, Events API or Socket Mode envelope), given as JSON text (`&str`,
+/// `&String`), raw bytes (`&[u8]`) or an already parsed `&serde_json::Value`.
+pub fn from_blockkit<I: BlockKitInput + ?Sized>(
+    input: &I,
+    resolver: &dyn EntityResolver,
+) -> Result<Doc, ConvertError> {
+    input.to_doc(resolver)
+}
+
+/// What [`from_blockkit`] accepts.
+pub trait BlockKitInput {
+    fn to_doc(&self, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError>;
+}
+
+impl BlockKitInput for str {
+    fn to_doc(&self, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError> {
+        from_blockkit_str(self, resolver)
+    }
+}
+
+impl BlockKitInput for String {
+    fn to_doc(&self, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError> {
+        from_blockkit_str(self, resolver)
+    }
+}
+
+impl BlockKitInput for [u8] {
+    fn to_doc(&self, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError> {
+        from_blockkit_bytes(self, resolver)
+    }
+}
+
+impl BlockKitInput for serde_json::Value {
+    fn to_doc(&self, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError> {
+        from_blockkit_value(self, resolver)
+    }
+}
+
+fn from_blockkit_str(json: &str, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError> {
     if json.len() > MAX_INPUT_BYTES {
         return Err(ConvertError::TooLarge { bytes: json.len(), limit: MAX_INPUT_BYTES });
     }
@@ -37,7 +74,7 @@ pub fn from_blockkit_bytes(json: &[u8], resolver: &dyn EntityResolver) -> Result
         let column = prefix.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
         ConvertError::Syntax { path: "$".into(), line, column, message: "input is not UTF-8".into() }
     })?;
-    from_blockkit(text, resolver)
+    from_blockkit_str(text, resolver)
 }
 
 /// Like [`from_blockkit`] for an already parsed JSON value (strings are borrowed from it).
@@ -48,7 +85,7 @@ pub fn from_blockkit_value(
     match Top::deserialize(value) {
         Ok(top) => convert_top(&top, resolver),
         // Re-run on the text form so the error carries a path and position.
-        Err(_) => from_blockkit(&value.to_string(), resolver),
+        Err(_) => from_blockkit_str(&value.to_string(), resolver),
     }
 }
 
@@ -386,15 +423,58 @@ enum StyleF<'a> {
 #[derive(Debug, Default, Deserialize)]
 struct Flags {
     #[serde(default)]
-    bold: N,
+    bold: B,
     #[serde(default)]
-    italic: N,
+    italic: B,
     #[serde(default)]
-    strike: N,
+    strike: B,
     #[serde(default)]
-    code: N,
+    code: B,
     #[serde(default)]
-    underline: N,
+    underline: B,
+}
+
+/// A flag: `true`, or a non-zero number; anything else is off.
+#[derive(Debug, Default, Clone, Copy)]
+struct B(bool);
+
+struct BVisitor;
+
+impl<'de> Visitor<'de> for BVisitor {
+    type Value = B;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("anything")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<B, E> {
+        Ok(B(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<B, E> {
+        Ok(B(v != 0))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<B, E> {
+        Ok(B(v != 0))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<B, E> {
+        Ok(B(v != 0.0))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<B, E> {
+        Ok(B(false))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<B, E> {
+        Ok(B(false))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<B, D::Error> {
+        d.deserialize_any(self)
+    }
+    ignore_str!(B);
+    ignore_seq!(B);
+    ignore_map!(B);
+}
+
+impl<'de> Deserialize<'de> for B {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(BVisitor)
+    }
 }
 
 struct StyleVisitor<'a>(PhantomData<&'a ()>);
@@ -428,7 +508,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for StyleF<'a> {
 
 impl StyleF<'_> {
     fn marks(&self) -> Marks {
-        let on = |n: N| n.0.is_some_and(|v| v != 0.0);
+        let on = |b: B| b.0;
         match self {
             StyleF::Flags(f) => Marks {
                 bold: on(f.bold),
@@ -458,136 +538,420 @@ struct SlackFile<'a> {
 }
 
 /// Any element: rich text elements, text objects in `fields`, interactive elements, images,
-/// table cells, attachment fields.
-#[derive(Debug, Default, Deserialize)]
+/// table cells, attachment fields. Kept small (the common fields inline, the rare ones boxed)
+/// because a message holds many and each is moved a few times while parsing; read by hand so
+/// that a repeated key simply wins instead of failing the message.
+#[derive(Debug, Default)]
 struct El<'a> {
-    #[serde(rename = "type", borrow, default)]
     ty: S<'a>,
-    #[serde(borrow, default)]
     text: TextF<'a>,
-    #[serde(borrow, default)]
     style: StyleF<'a>,
-    #[serde(borrow, default)]
     elements: L<El<'a>>,
-    #[serde(borrow, default)]
     url: S<'a>,
-    #[serde(borrow, default)]
-    user_id: S<'a>,
-    #[serde(borrow, default)]
-    usergroup_id: S<'a>,
-    #[serde(borrow, default)]
-    channel_id: S<'a>,
-    #[serde(borrow, default)]
-    team_id: S<'a>,
-    #[serde(borrow, default)]
+    /// `user_id`, `usergroup_id`, `channel_id` or `team_id`: the element type says which.
+    id: S<'a>,
     name: S<'a>,
-    #[serde(borrow, default)]
+    more: Option<Box<ElMore<'a>>>,
+}
+
+#[derive(Debug, Default)]
+struct ElMore<'a> {
     unicode: S<'a>,
-    #[serde(default)]
     skin_tone: N,
-    #[serde(borrow, default)]
     range: S<'a>,
-    #[serde(default)]
     timestamp: N,
-    #[serde(borrow, default)]
     format: S<'a>,
-    #[serde(borrow, default)]
     fallback: S<'a>,
-    #[serde(borrow, default)]
     value: S<'a>,
-    #[serde(borrow, default)]
     title: TextF<'a>,
-    #[serde(default)]
     indent: N,
-    #[serde(default)]
     offset: N,
-    #[serde(default)]
     border: N,
-    #[serde(borrow, default)]
     image_url: S<'a>,
-    #[serde(borrow, default)]
     alt_text: S<'a>,
-    #[serde(borrow, default)]
     slack_file: O<SlackFile<'a>>,
-    #[serde(borrow, default)]
     placeholder: TextF<'a>,
-    #[serde(borrow, default)]
     initial_date: S<'a>,
-    #[serde(borrow, default)]
     initial_time: S<'a>,
 }
 
+static NO_MORE: ElMore<'static> = ElMore {
+    unicode: S(None),
+    skin_tone: N(None),
+    range: S(None),
+    timestamp: N(None),
+    format: S(None),
+    fallback: S(None),
+    value: S(None),
+    title: TextF::None,
+    indent: N(None),
+    offset: N(None),
+    border: N(None),
+    image_url: S(None),
+    alt_text: S(None),
+    slack_file: O(None),
+    placeholder: TextF::None,
+    initial_date: S(None),
+    initial_time: S(None),
+};
+
+impl<'a> El<'a> {
+    /// The rarely present fields (all absent when the element had none of them).
+    fn m(&self) -> &ElMore<'a> {
+        self.more.as_deref().unwrap_or(&NO_MORE)
+    }
+    fn more_mut(&mut self) -> &mut ElMore<'a> {
+        self.more.get_or_insert_with(Box::default)
+    }
+}
+
+/// The keys of [`El`] we read; everything else is skipped.
+enum ElKey {
+    Type,
+    Text,
+    Style,
+    Elements,
+    Url,
+    Id,
+    Name,
+    Unicode,
+    SkinTone,
+    Range,
+    Timestamp,
+    Format,
+    Fallback,
+    Value,
+    Title,
+    Indent,
+    Offset,
+    Border,
+    ImageUrl,
+    AltText,
+    SlackFile,
+    Placeholder,
+    InitialDate,
+    InitialTime,
+    Other,
+}
+
+struct ElKeyVisitor;
+
+impl<'de> Visitor<'de> for ElKeyVisitor {
+    type Value = ElKey;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<ElKey, E> {
+        Ok(match v {
+            "type" => ElKey::Type,
+            "text" => ElKey::Text,
+            "style" => ElKey::Style,
+            "elements" => ElKey::Elements,
+            "url" => ElKey::Url,
+            "user_id" | "usergroup_id" | "channel_id" | "team_id" => ElKey::Id,
+            "name" => ElKey::Name,
+            "unicode" => ElKey::Unicode,
+            "skin_tone" => ElKey::SkinTone,
+            "range" => ElKey::Range,
+            "timestamp" => ElKey::Timestamp,
+            "format" => ElKey::Format,
+            "fallback" => ElKey::Fallback,
+            "value" => ElKey::Value,
+            "title" => ElKey::Title,
+            "indent" => ElKey::Indent,
+            "offset" => ElKey::Offset,
+            "border" => ElKey::Border,
+            "image_url" => ElKey::ImageUrl,
+            "alt_text" => ElKey::AltText,
+            "slack_file" => ElKey::SlackFile,
+            "placeholder" => ElKey::Placeholder,
+            "initial_date" => ElKey::InitialDate,
+            "initial_time" => ElKey::InitialTime,
+            _ => ElKey::Other,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ElKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(ElKeyVisitor)
+    }
+}
+
+struct ElVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for ElVisitor<'a> {
+    type Value = El<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an element object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<El<'a>, A::Error> {
+        let mut el = El::default();
+        while let Some(key) = map.next_key::<ElKey>()? {
+            match key {
+                ElKey::Type => el.ty = map.next_value()?,
+                ElKey::Text => el.text = map.next_value()?,
+                ElKey::Style => el.style = map.next_value()?,
+                ElKey::Elements => el.elements = map.next_value()?,
+                ElKey::Url => el.url = map.next_value()?,
+                ElKey::Id => el.id = map.next_value()?,
+                ElKey::Name => el.name = map.next_value()?,
+                ElKey::Unicode => el.more_mut().unicode = map.next_value()?,
+                ElKey::SkinTone => el.more_mut().skin_tone = map.next_value()?,
+                ElKey::Range => el.more_mut().range = map.next_value()?,
+                ElKey::Timestamp => el.more_mut().timestamp = map.next_value()?,
+                ElKey::Format => el.more_mut().format = map.next_value()?,
+                ElKey::Fallback => el.more_mut().fallback = map.next_value()?,
+                ElKey::Value => el.more_mut().value = map.next_value()?,
+                ElKey::Title => el.more_mut().title = map.next_value()?,
+                ElKey::Indent => el.more_mut().indent = map.next_value()?,
+                ElKey::Offset => el.more_mut().offset = map.next_value()?,
+                ElKey::Border => el.more_mut().border = map.next_value()?,
+                ElKey::ImageUrl => el.more_mut().image_url = map.next_value()?,
+                ElKey::AltText => el.more_mut().alt_text = map.next_value()?,
+                ElKey::SlackFile => el.more_mut().slack_file = map.next_value()?,
+                ElKey::Placeholder => el.more_mut().placeholder = map.next_value()?,
+                ElKey::InitialDate => el.more_mut().initial_date = map.next_value()?,
+                ElKey::InitialTime => el.more_mut().initial_time = map.next_value()?,
+                ElKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(el)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for El<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ElVisitor(PhantomData))
+    }
+}
+
 /// A message, envelope, attachment or block: the shapes that can stand at the top level.
-#[derive(Debug, Default, Deserialize)]
+/// Like [`El`], the common fields inline and the rare ones boxed, read by hand.
+#[derive(Debug, Default)]
 struct Msg<'a> {
-    #[serde(rename = "type", borrow, default)]
     ty: S<'a>,
-    #[serde(borrow, default)]
-    event: O<Box<Msg<'a>>>,
-    #[serde(borrow, default)]
-    payload: O<Box<Msg<'a>>>,
-    #[serde(borrow, default)]
-    message: O<Box<Msg<'a>>>,
-    #[serde(borrow, default)]
-    blocks: L<Msg<'a>>,
-    #[serde(borrow, default)]
-    attachments: L<Msg<'a>>,
-    #[serde(borrow, default)]
     text: TextF<'a>,
-    #[serde(borrow, default)]
-    fields: L<El<'a>>,
-    #[serde(borrow, default)]
-    accessory: O<Box<El<'a>>>,
-    #[serde(borrow, default)]
+    blocks: L<Box<Msg<'a>>>,
+    attachments: L<Box<Msg<'a>>>,
     elements: L<El<'a>>,
-    #[serde(borrow, default)]
+    fields: L<El<'a>>,
+    accessory: O<Box<El<'a>>>,
+    event: O<Box<Msg<'a>>>,
+    payload: O<Box<Msg<'a>>>,
+    message: O<Box<Msg<'a>>>,
+    more: Option<Box<MsgMore<'a>>>,
+}
+
+#[derive(Debug, Default)]
+struct MsgMore<'a> {
     image_url: S<'a>,
-    #[serde(borrow, default)]
     alt_text: S<'a>,
-    #[serde(borrow, default)]
     title: TextF<'a>,
-    #[serde(borrow, default)]
     title_url: S<'a>,
-    #[serde(borrow, default)]
     title_link: S<'a>,
-    #[serde(borrow, default)]
     slack_file: O<SlackFile<'a>>,
-    #[serde(borrow, default)]
     rows: Rows<'a>,
-    #[serde(borrow, default)]
     label: TextF<'a>,
-    #[serde(borrow, default)]
     element: O<Box<El<'a>>>,
-    #[serde(borrow, default)]
     video_url: S<'a>,
-    #[serde(borrow, default)]
     description: TextF<'a>,
-    #[serde(borrow, default)]
     author_name: S<'a>,
-    #[serde(borrow, default)]
     author_link: S<'a>,
-    #[serde(borrow, default)]
     external_id: S<'a>,
-    #[serde(borrow, default)]
     file_id: S<'a>,
-    #[serde(borrow, default)]
     fallback: S<'a>,
-    #[serde(borrow, default)]
     color: S<'a>,
-    #[serde(borrow, default)]
     pretext: S<'a>,
-    #[serde(borrow, default)]
     footer: S<'a>,
-    #[serde(default)]
     ts: N,
-    #[serde(borrow, default)]
     envelope_id: S<'a>,
+}
+
+static NO_MSG_MORE: MsgMore<'static> = MsgMore {
+    image_url: S(None),
+    alt_text: S(None),
+    title: TextF::None,
+    title_url: S(None),
+    title_link: S(None),
+    slack_file: O(None),
+    rows: Rows(Vec::new()),
+    label: TextF::None,
+    element: O(None),
+    video_url: S(None),
+    description: TextF::None,
+    author_name: S(None),
+    author_link: S(None),
+    external_id: S(None),
+    file_id: S(None),
+    fallback: S(None),
+    color: S(None),
+    pretext: S(None),
+    footer: S(None),
+    ts: N(None),
+    envelope_id: S(None),
+};
+
+impl<'a> Msg<'a> {
+    fn m(&self) -> &MsgMore<'a> {
+        self.more.as_deref().unwrap_or(&NO_MSG_MORE)
+    }
+    fn more_mut(&mut self) -> &mut MsgMore<'a> {
+        self.more.get_or_insert_with(Box::default)
+    }
+}
+
+enum MsgKey {
+    Ty,
+    Text,
+    Blocks,
+    Attachments,
+    Elements,
+    Fields,
+    Accessory,
+    Event,
+    Payload,
+    Message,
+    ImageUrl,
+    AltText,
+    Title,
+    TitleUrl,
+    TitleLink,
+    SlackFile,
+    Rows,
+    Label,
+    Element,
+    VideoUrl,
+    Description,
+    AuthorName,
+    AuthorLink,
+    ExternalId,
+    FileId,
+    Fallback,
+    Color,
+    Pretext,
+    Footer,
+    Ts,
+    EnvelopeId,
+    Other,
+}
+
+struct MsgKeyVisitor;
+
+impl<'de> Visitor<'de> for MsgKeyVisitor {
+    type Value = MsgKey;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<MsgKey, E> {
+        Ok(match v {
+            "type" => MsgKey::Ty,
+            "text" => MsgKey::Text,
+            "blocks" => MsgKey::Blocks,
+            "attachments" => MsgKey::Attachments,
+            "elements" => MsgKey::Elements,
+            "fields" => MsgKey::Fields,
+            "accessory" => MsgKey::Accessory,
+            "event" => MsgKey::Event,
+            "payload" => MsgKey::Payload,
+            "message" => MsgKey::Message,
+            "image_url" => MsgKey::ImageUrl,
+            "alt_text" => MsgKey::AltText,
+            "title" => MsgKey::Title,
+            "title_url" => MsgKey::TitleUrl,
+            "title_link" => MsgKey::TitleLink,
+            "slack_file" => MsgKey::SlackFile,
+            "rows" => MsgKey::Rows,
+            "label" => MsgKey::Label,
+            "element" => MsgKey::Element,
+            "video_url" => MsgKey::VideoUrl,
+            "description" => MsgKey::Description,
+            "author_name" => MsgKey::AuthorName,
+            "author_link" => MsgKey::AuthorLink,
+            "external_id" => MsgKey::ExternalId,
+            "file_id" => MsgKey::FileId,
+            "fallback" => MsgKey::Fallback,
+            "color" => MsgKey::Color,
+            "pretext" => MsgKey::Pretext,
+            "footer" => MsgKey::Footer,
+            "ts" => MsgKey::Ts,
+            "envelope_id" => MsgKey::EnvelopeId,
+            _ => MsgKey::Other,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for MsgKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(MsgKeyVisitor)
+    }
+}
+
+struct MsgVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for MsgVisitor<'a> {
+    type Value = Msg<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Block Kit object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Msg<'a>, A::Error> {
+        let mut msg = Msg::default();
+        while let Some(key) = map.next_key::<MsgKey>()? {
+            match key {
+                MsgKey::Ty => msg.ty = map.next_value()?,
+                MsgKey::Text => msg.text = map.next_value()?,
+                MsgKey::Blocks => msg.blocks = map.next_value()?,
+                MsgKey::Attachments => msg.attachments = map.next_value()?,
+                MsgKey::Elements => msg.elements = map.next_value()?,
+                MsgKey::Fields => msg.fields = map.next_value()?,
+                MsgKey::Accessory => msg.accessory = map.next_value()?,
+                MsgKey::Event => msg.event = map.next_value()?,
+                MsgKey::Payload => msg.payload = map.next_value()?,
+                MsgKey::Message => msg.message = map.next_value()?,
+                MsgKey::ImageUrl => msg.more_mut().image_url = map.next_value()?,
+                MsgKey::AltText => msg.more_mut().alt_text = map.next_value()?,
+                MsgKey::Title => msg.more_mut().title = map.next_value()?,
+                MsgKey::TitleUrl => msg.more_mut().title_url = map.next_value()?,
+                MsgKey::TitleLink => msg.more_mut().title_link = map.next_value()?,
+                MsgKey::SlackFile => msg.more_mut().slack_file = map.next_value()?,
+                MsgKey::Rows => msg.more_mut().rows = map.next_value()?,
+                MsgKey::Label => msg.more_mut().label = map.next_value()?,
+                MsgKey::Element => msg.more_mut().element = map.next_value()?,
+                MsgKey::VideoUrl => msg.more_mut().video_url = map.next_value()?,
+                MsgKey::Description => msg.more_mut().description = map.next_value()?,
+                MsgKey::AuthorName => msg.more_mut().author_name = map.next_value()?,
+                MsgKey::AuthorLink => msg.more_mut().author_link = map.next_value()?,
+                MsgKey::ExternalId => msg.more_mut().external_id = map.next_value()?,
+                MsgKey::FileId => msg.more_mut().file_id = map.next_value()?,
+                MsgKey::Fallback => msg.more_mut().fallback = map.next_value()?,
+                MsgKey::Color => msg.more_mut().color = map.next_value()?,
+                MsgKey::Pretext => msg.more_mut().pretext = map.next_value()?,
+                MsgKey::Footer => msg.more_mut().footer = map.next_value()?,
+                MsgKey::Ts => msg.more_mut().ts = map.next_value()?,
+                MsgKey::EnvelopeId => msg.more_mut().envelope_id = map.next_value()?,
+                MsgKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(msg)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Msg<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(MsgVisitor(PhantomData))
+    }
 }
 
 /// The top level: an object, an array, or something that is neither.
 enum Top<'a> {
     Obj(Box<Msg<'a>>),
-    Arr(Vec<Msg<'a>>),
+    // Boxed: a Msg is large, and the parser moves each item a few times before it lands.
+    #[allow(clippy::vec_box)]
+    Arr(Vec<Box<Msg<'a>>>),
     Other(&'static str),
 }
 
@@ -602,7 +966,7 @@ impl<'de: 'a, 'a> Visitor<'de> for TopVisitor<'a> {
         Msg::deserialize(MapAccessDeserializer::new(map)).map(|m| Top::Obj(Box::new(m)))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Top<'a>, A::Error> {
-        LVisitor(PhantomData).visit_seq(seq).map(|l: L<Msg<'a>>| Top::Arr(l.0))
+        LVisitor(PhantomData).visit_seq(seq).map(|l: L<Box<Msg<'a>>>| Top::Arr(l.0))
     }
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Top<'a>, E> {
         Ok(Top::Other("a string"))
@@ -663,14 +1027,14 @@ fn convert_top(top: &Top<'_>, resolver: &dyn EntityResolver) -> Result<Doc, Conv
 }
 
 fn is_attachment(m: &Msg<'_>) -> bool {
-    m.fallback.get().is_some()
-        || m.pretext.get().is_some()
+    m.m().fallback.get().is_some()
+        || m.m().pretext.get().is_some()
         || !m.fields.0.is_empty()
-        || m.color.get().is_some()
-        || m.title_link.get().is_some()
-        || m.author_name.get().is_some()
-        || m.footer.get().is_some()
-        || (m.ty.get().is_none() && (m.title.text().is_some() || m.image_url.get().is_some()))
+        || m.m().color.get().is_some()
+        || m.m().title_link.get().is_some()
+        || m.m().author_name.get().is_some()
+        || m.m().footer.get().is_some()
+        || (m.ty.get().is_none() && (m.m().title.text().is_some() || m.m().image_url.get().is_some()))
 }
 
 struct Cx<'r> {
@@ -687,7 +1051,7 @@ impl Cx<'_> {
         if let Some(payload) = &m.payload.0 {
             return self.any(payload);
         }
-        if m.envelope_id.get().is_some() {
+        if m.m().envelope_id.get().is_some() {
             return true; // a Socket Mode envelope without a payload (e.g. a hello): nothing to show
         }
         let ty = m.ty.get();
@@ -736,16 +1100,16 @@ impl Cx<'_> {
     /// Legacy attachment: pretext above, the body in a quote (Slack draws a coloured bar; the
     /// colour itself is dropped because colours only come from our theme).
     fn attachment(&mut self, a: &Msg<'_>) {
-        if let Some(pre) = a.pretext.nonempty() {
+        if let Some(pre) = a.m().pretext.nonempty() {
             mrkdwn::parse_blocks(pre, self.resolver, &mut self.out);
         }
         let outer = std::mem::take(&mut self.out);
-        if let Some(author) = a.author_name.nonempty() {
-            let marks = Marks { link: a.author_link.nonempty().map(str::to_string), ..Marks::default() };
+        if let Some(author) = a.m().author_name.nonempty() {
+            let marks = Marks { link: a.m().author_link.nonempty().map(str::to_string), ..Marks::default() };
             self.out.push(Block::Paragraph(vec![Inline::text(decode(author), marks)]));
         }
-        if let Some(title) = a.title.text().filter(|t| !t.is_empty()) {
-            let link = a.title_link.nonempty().map(str::to_string);
+        if let Some(title) = a.m().title.text().filter(|t| !t.is_empty()) {
+            let link = a.m().title_link.nonempty().map(str::to_string);
             let marks = Marks { bold: true, link, ..Marks::default() };
             self.out.push(Block::Paragraph(vec![Inline::text(decode(title), marks)]));
         }
@@ -754,10 +1118,10 @@ impl Cx<'_> {
         }
         for f in &a.fields.0 {
             let mut inl = Vec::new();
-            if let Some(t) = f.title.text().filter(|t| !t.is_empty()) {
+            if let Some(t) = f.m().title.text().filter(|t| !t.is_empty()) {
                 inl.push(Inline::text(decode(t), Marks { bold: true, ..Marks::default() }));
             }
-            let value = f.value.get().or_else(|| f.text.text()).unwrap_or("");
+            let value = f.m().value.get().or_else(|| f.text.text()).unwrap_or("");
             if !value.is_empty() {
                 if !inl.is_empty() {
                     inl.push(Inline::HardBreak);
@@ -771,14 +1135,14 @@ impl Cx<'_> {
         for b in &a.blocks.0 {
             self.block(b);
         }
-        if let Some(url) = a.image_url.nonempty() {
+        if let Some(url) = a.m().image_url.nonempty() {
             self.out.push(Block::Image { src: url.to_string(), alt: None, title: None });
         }
         let mut footer = Vec::new();
-        if let Some(f) = a.footer.nonempty() {
+        if let Some(f) = a.m().footer.nonempty() {
             mrkdwn::parse_inline(f, &Marks::default(), self.resolver, &mut footer);
         }
-        if let Some(ts) = a.ts.0 {
+        if let Some(ts) = a.m().ts.0 {
             if !footer.is_empty() {
                 footer.push(Inline::plain(" · "));
             }
@@ -788,7 +1152,7 @@ impl Cx<'_> {
             self.out.push(Block::Paragraph(footer));
         }
         if self.out.is_empty()
-            && let Some(fb) = a.fallback.nonempty()
+            && let Some(fb) = a.m().fallback.nonempty()
         {
             self.out.push(Block::Paragraph(plain_inlines(fb)));
         }
@@ -849,7 +1213,7 @@ impl Cx<'_> {
                 for el in &b.elements.0 {
                     let mut part = Vec::new();
                     if el.ty.get() == Some("image") {
-                        if let Some(alt) = el.alt_text.nonempty() {
+                        if let Some(alt) = el.m().alt_text.nonempty() {
                             part.push(Inline::plain(alt));
                         }
                     } else {
@@ -866,27 +1230,29 @@ impl Cx<'_> {
                     self.out.push(Block::Paragraph(inl));
                 }
             }
-            "image" => self.image(b.image_url.get(), &b.slack_file, b.alt_text.get(), b.title.text()),
+            "image" => {
+                self.image(b.m().image_url.get(), &b.m().slack_file, b.m().alt_text.get(), b.m().title.text())
+            }
             "rich_text" => self.rich_text(&b.elements.0),
             "markdown" => {
                 if let Some(t) = b.text.text() {
                     self.out.extend(markdown::parse_blocks(t));
                 }
             }
-            "table" => self.table(&b.rows.0),
+            "table" => self.table(&b.m().rows.0),
             "video" => {
-                let title = b.title.text().filter(|t| !t.is_empty()).unwrap_or("Video");
-                let href = b.title_url.nonempty().or(b.video_url.nonempty()).map(str::to_string);
+                let title = b.m().title.text().filter(|t| !t.is_empty()).unwrap_or("Video");
+                let href = b.m().title_url.nonempty().or(b.m().video_url.nonempty()).map(str::to_string);
                 let mut inl =
                     vec![Inline::plain("▶ "), Inline::text(title, Marks { link: href, ..Marks::default() })];
-                if let Some(d) = b.description.text().filter(|d| !d.is_empty()) {
+                if let Some(d) = b.m().description.text().filter(|d| !d.is_empty()) {
                     inl.push(Inline::HardBreak);
                     inl.extend(plain_inlines(d));
                 }
                 self.out.push(Block::Paragraph(inl));
             }
             "file" => {
-                let id = b.external_id.nonempty().or(b.file_id.nonempty()).unwrap_or("");
+                let id = b.m().external_id.nonempty().or(b.m().file_id.nonempty()).unwrap_or("");
                 let text = if id.is_empty() { "[file]".to_string() } else { format!("[file {id}]") };
                 self.out.push(Block::Paragraph(vec![Inline::plain(text)]));
             }
@@ -906,8 +1272,8 @@ impl Cx<'_> {
             }
             "input" => {
                 let mut inl = Vec::new();
-                self.text_inline(&b.label, &mut inl);
-                if let Some(el) = &b.element.0
+                self.text_inline(&b.m().label, &mut inl);
+                if let Some(el) = &b.m().element.0
                     && let Some(mut s) = self.summary(el)
                 {
                     if !inl.is_empty() {
@@ -946,7 +1312,7 @@ impl Cx<'_> {
 
     fn accessory(&mut self, el: &El<'_>) {
         if el.ty.get() == Some("image") {
-            self.image(el.image_url.get(), &el.slack_file, el.alt_text.get(), None);
+            self.image(el.m().image_url.get(), &el.m().slack_file, el.m().alt_text.get(), None);
         } else if let Some(inl) = self.summary(el) {
             self.out.push(Block::Paragraph(inl));
         }
@@ -956,12 +1322,12 @@ impl Cx<'_> {
     fn summary(&self, el: &El<'_>) -> Option<Vec<Inline>> {
         let ty = el.ty.get().unwrap_or("");
         let label = el.text.text().filter(|t| !t.is_empty());
-        let placeholder = el.placeholder.text().filter(|t| !t.is_empty());
+        let placeholder = el.m().placeholder.text().filter(|t| !t.is_empty());
         let text = match ty {
             "button" | "workflow_button" => format!("[{}]", label.unwrap_or("button")),
             t if t.ends_with("_select") => format!("[{} ▾]", placeholder.unwrap_or("Select")),
-            "datepicker" => format!("[{}]", el.initial_date.nonempty().or(placeholder).unwrap_or("date")),
-            "timepicker" => format!("[{}]", el.initial_time.nonempty().or(placeholder).unwrap_or("time")),
+            "datepicker" => format!("[{}]", el.m().initial_date.nonempty().or(placeholder).unwrap_or("date")),
+            "timepicker" => format!("[{}]", el.m().initial_time.nonempty().or(placeholder).unwrap_or("time")),
             "datetimepicker" => "[date and time]".to_string(),
             "plain_text_input" | "email_text_input" | "url_text_input" | "number_input"
             | "rich_text_input" => {
@@ -1069,9 +1435,9 @@ impl Cx<'_> {
     /// Inline elements of a section: one newline is a hard break, a blank line starts a new
     /// paragraph, newlines at the start or end are dropped.
     fn section(&self, elements: &[El<'_>], out: &mut Vec<Block>) {
-        let mut para: Vec<Inline> = Vec::new();
+        let mut para: Vec<Inline> = Vec::with_capacity(elements.len());
         let mut pending_nl = 0usize;
-        let mut scratch = Vec::new();
+        let mut scratch = Vec::with_capacity(4);
         for el in elements {
             scratch.clear();
             self.inline(el, &mut scratch);
@@ -1114,27 +1480,27 @@ impl Cx<'_> {
                 };
                 push_lines(text, &marks, out);
             }
-            "user" => out.push(self.mention(MentionKind::User, el.user_id.get())),
-            "usergroup" => out.push(self.mention(MentionKind::Usergroup, el.usergroup_id.get())),
-            "channel" => out.push(self.mention(MentionKind::Channel, el.channel_id.get())),
-            "team" => out.push(self.mention(MentionKind::Team, el.team_id.get())),
+            "user" => out.push(self.mention(MentionKind::User, el.id.get())),
+            "usergroup" => out.push(self.mention(MentionKind::Usergroup, el.id.get())),
+            "channel" => out.push(self.mention(MentionKind::Channel, el.id.get())),
+            "team" => out.push(self.mention(MentionKind::Team, el.id.get())),
             "broadcast" => {
-                let range = el.range.nonempty().unwrap_or("here");
+                let range = el.m().range.nonempty().unwrap_or("here");
                 out.push(Inline::Mention(Mention::new(MentionKind::Broadcast, range, None)));
             }
             "emoji" => {
                 let name = el.name.get().unwrap_or("");
-                let tone = el.skin_tone.0.map(|_| el.skin_tone.count() as u32);
-                let text = emoji::render(name, el.unicode.get(), tone);
+                let tone = el.m().skin_tone.0.map(|_| el.m().skin_tone.count() as u32);
+                let text = emoji::render(name, el.m().unicode.get(), tone);
                 out.push(Inline::text(text, el.style.marks()));
             }
             "date" => {
-                let text = date::render(el.timestamp.0, el.format.get(), el.fallback.get());
+                let text = date::render(el.m().timestamp.0, el.m().format.get(), el.m().fallback.get());
                 let marks = Marks { link: el.url.nonempty().map(str::to_string), ..el.style.marks() };
                 out.push(Inline::text(text, marks));
             }
             "color" => {
-                if let Some(v) = el.value.nonempty() {
+                if let Some(v) = el.m().value.nonempty() {
                     out.push(Inline::text(v, el.style.marks()));
                 }
             }
@@ -1239,9 +1605,9 @@ impl ListFold {
         if items.is_empty() {
             return;
         }
-        let indent = el.indent.count().min(MAX_LIST_INDENT);
+        let indent = el.m().indent.count().min(MAX_LIST_INDENT);
         let ordered = el.style.name() == Some("ordered");
-        let border = el.border.count() > 0;
+        let border = el.m().border.count() > 0;
         while let Some(top) = self.stack.last_mut()
             && top.indent > indent
         {
@@ -1264,7 +1630,7 @@ impl ListFold {
             }
             self.close_one(out);
         }
-        let start = el.offset.count() as u64 + 1;
+        let start = el.m().offset.count() as u64 + 1;
         self.stack.push(OpenList { indent, ordered, border, start, items });
     }
 
@@ -1320,6 +1686,19 @@ mod tests {
         assert_eq!(md(r#"{"text":"*hi*","blocks":[]}"#), "**hi**\n");
         let e = from_blockkit(r#"{"blocks":[{"type":"section" "text":1}]}"#, &NoResolver).unwrap_err();
         assert!(e.path().is_some_and(|p| p.starts_with("$.blocks[0]")), "{e}");
+    }
+
+    #[test]
+    fn accepts_text_bytes_and_values() {
+        let json = r#"{"blocks":[{"type":"section","text":{"type":"mrkdwn","text":"*hi*"}}]}"#;
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        let a = from_blockkit(json, &NoResolver).unwrap();
+        assert_eq!(from_blockkit(&value, &NoResolver).unwrap(), a);
+        assert_eq!(from_blockkit(json.as_bytes(), &NoResolver).unwrap(), a);
+        assert_eq!(from_blockkit(&json.to_string(), &NoResolver).unwrap(), a);
+        let bad: serde_json::Value = serde_json::json!({"blocks": [{"type": "divider"}], "attachments": 3});
+        assert!(from_blockkit(&bad, &NoResolver).is_ok());
+        assert!(from_blockkit(&serde_json::json!(7), &NoResolver).is_err());
     }
 
     #[test]

@@ -380,6 +380,9 @@ fn tiptap_loads_every_corpus_document() {
         docs.push(serde_json::json!({ "name": format!("mrkdwn #{i}"), "doc": from_mrkdwn(s, &NoResolver).to_json() }));
         docs.push(serde_json::json!({ "name": format!("markdown #{i}"), "doc": from_markdown(s).to_json() }));
     }
+    for (name, doc) in super::prop_tests::generated_docs(150) {
+        docs.push(serde_json::json!({ "name": name, "doc": doc.to_json() }));
+    }
     let input = serde_json::to_vec(&docs).expect("serialisable");
     let mut child = match std::process::Command::new("node")
         .arg("check.mjs")

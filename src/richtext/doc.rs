@@ -193,65 +193,61 @@ impl Doc {
 // Normalisation
 
 fn normalize_blocks(blocks: &mut Vec<Block>, depth: usize) {
-    let mut out = Vec::with_capacity(blocks.len());
-    for block in blocks.drain(..) {
-        // Past the depth bound, nested containers are flattened into their parent.
-        if depth >= MAX_DEPTH {
+    // Past the depth bound, nested containers are flattened into their parent.
+    if depth >= MAX_DEPTH {
+        let mut out = Vec::with_capacity(blocks.len());
+        for block in blocks.drain(..) {
             flatten_into(block, &mut out);
-            continue;
         }
-        match block {
-            Block::Paragraph(mut inl) => {
-                normalize_inlines(&mut inl);
-                out.push(Block::Paragraph(inl));
-            }
-            Block::Heading { level, mut content } => {
-                normalize_inlines(&mut content);
-                out.push(Block::Heading { level: level.clamp(1, 6), content });
-            }
-            Block::BulletList(mut items) => {
-                normalize_items(&mut items, depth);
-                if !items.is_empty() {
-                    out.push(Block::BulletList(items));
-                }
-            }
-            Block::OrderedList { start, mut items } => {
-                normalize_items(&mut items, depth);
-                if !items.is_empty() {
-                    out.push(Block::OrderedList { start: start.min(999_999_999), items });
-                }
-            }
-            Block::Blockquote(mut inner) => {
-                normalize_blocks(&mut inner, depth + 1);
-                if !inner.is_empty() {
-                    out.push(Block::Blockquote(inner));
-                }
-            }
-            Block::Table(mut rows) => {
-                let width = rows.iter().map(Vec::len).max().unwrap_or(0);
-                if width == 0 {
-                    continue;
-                }
-                for row in &mut rows {
-                    let header = row.first().is_some_and(|c| c.header);
-                    row.resize_with(width, || Cell { header, content: Vec::new() });
-                    for cell in row.iter_mut() {
-                        normalize_blocks(&mut cell.content, depth + 1);
-                        if cell.content.is_empty() {
-                            cell.content.push(Block::Paragraph(Vec::new()));
-                        }
+        *blocks = out;
+        return;
+    }
+    // In place: this runs on every container of every converted message.
+    blocks.retain_mut(|block| match block {
+        Block::Paragraph(inl) => {
+            normalize_inlines(inl);
+            true
+        }
+        Block::Heading { level, content } => {
+            normalize_inlines(content);
+            *level = (*level).clamp(1, 6);
+            true
+        }
+        Block::BulletList(items) => {
+            normalize_items(items, depth);
+            !items.is_empty()
+        }
+        Block::OrderedList { start, items } => {
+            normalize_items(items, depth);
+            *start = (*start).min(999_999_999);
+            !items.is_empty()
+        }
+        Block::Blockquote(inner) => {
+            normalize_blocks(inner, depth + 1);
+            !inner.is_empty()
+        }
+        Block::Table(rows) => {
+            let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+            for row in rows.iter_mut() {
+                let header = row.first().is_some_and(|c| c.header);
+                row.resize_with(width, || Cell { header, content: Vec::new() });
+                for cell in row.iter_mut() {
+                    normalize_blocks(&mut cell.content, depth + 1);
+                    if cell.content.is_empty() {
+                        cell.content.push(Block::Paragraph(Vec::new()));
                     }
                 }
-                out.push(Block::Table(rows));
             }
-            Block::CodeBlock { language, text } => {
-                let language = language.filter(|l| !l.trim().is_empty());
-                out.push(Block::CodeBlock { language, text });
-            }
-            other @ (Block::HorizontalRule | Block::Image { .. }) => out.push(other),
+            width > 0
         }
-    }
-    *blocks = out;
+        Block::CodeBlock { language, .. } => {
+            if language.as_ref().is_some_and(|l| l.trim().is_empty()) {
+                *language = None;
+            }
+            true
+        }
+        Block::HorizontalRule | Block::Image { .. } => true,
+    });
 }
 
 fn normalize_items(items: &mut [ListItem], depth: usize) {
@@ -299,31 +295,43 @@ fn flatten_into(block: Block, out: &mut Vec<Block>) {
 }
 
 /// Drops empty text, applies the mark exclusion rule and merges neighbours with equal marks.
+/// Works in place: this runs on every paragraph of every converted message.
 pub(crate) fn normalize_inlines(inlines: &mut Vec<Inline>) {
-    let mut out: Vec<Inline> = Vec::with_capacity(inlines.len());
-    for inline in inlines.drain(..) {
-        match inline {
-            Inline::Text { text, marks } => {
-                if text.is_empty() {
-                    continue;
-                }
-                let marks = marks.normalized();
-                if let Some(Inline::Text { text: prev, marks: pm }) = out.last_mut()
-                    && *pm == marks
-                {
-                    prev.push_str(&text);
-                    continue;
-                }
-                out.push(Inline::Text { text, marks });
+    let mut w = 0;
+    for r in 0..inlines.len() {
+        if let Inline::Text { text, marks } = &mut inlines[r] {
+            if text.is_empty() {
+                continue;
             }
-            other => out.push(other),
+            if marks.code
+                && (marks.link.is_some() || marks.bold || marks.italic || marks.strike || marks.underline)
+            {
+                *marks = std::mem::take(marks).normalized();
+            }
         }
+        if w > 0
+            && let (Inline::Text { text: prev, marks: pm }, Inline::Text { text, marks }) =
+                pair_mut(inlines, w - 1, r)
+            && pm == marks
+        {
+            let t = std::mem::take(text);
+            prev.push_str(&t);
+            continue;
+        }
+        inlines.swap(w, r);
+        w += 1;
     }
+    inlines.truncate(w);
     // A trailing hard break shows nothing and cannot be written in Markdown.
-    while matches!(out.last(), Some(Inline::HardBreak)) {
-        out.pop();
+    while matches!(inlines.last(), Some(Inline::HardBreak)) {
+        inlines.pop();
     }
-    *inlines = out;
+}
+
+/// Two distinct elements of a slice, mutably (`a < b`).
+fn pair_mut(v: &mut [Inline], a: usize, b: usize) -> (&mut Inline, &mut Inline) {
+    let (left, right) = v.split_at_mut(b);
+    (&mut left[a], &mut right[0])
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -354,7 +354,7 @@ fn block_text(block: &Block) -> Vec<Inline> {
 
 /// Writes a document as GFM Markdown (ends with one newline unless empty).
 pub fn to_markdown(doc: &Doc) -> String {
-    let mut out = String::with_capacity(256);
+    let mut out = String::with_capacity(1024);
     write_blocks(&mut out, &doc.content, true);
     if !out.is_empty() {
         out.push('\n');
@@ -566,6 +566,14 @@ fn longest_run(s: &str, ch: char) -> usize {
 }
 
 fn write_dest(out: &mut String, dest: &str) {
+    if !dest.is_empty()
+        && dest
+            .bytes()
+            .all(|b| b > b' ' && b != 0x7f && !matches!(b, b'(' | b')' | b'<' | b'>' | b'\\' | b'&'))
+    {
+        out.push_str(dest);
+        return;
+    }
     let angle =
         dest.is_empty() || dest.chars().any(|c| c.is_whitespace() || c.is_control() || "()<>".contains(c));
     if angle {
@@ -599,14 +607,14 @@ enum Ctx {
 
 /// A mark a delimiter can open and close.
 #[derive(Clone, PartialEq)]
-enum M {
+enum M<'a> {
     Bold,
     Italic,
     Strike,
-    Link(String),
+    Link(&'a str),
 }
 
-impl M {
+impl M<'_> {
     fn open(&self) -> &'static str {
         match self {
             M::Bold => "**",
@@ -643,31 +651,53 @@ impl M {
     }
 }
 
-fn marks_of(inline: &Inline) -> Vec<M> {
-    let mut v = Vec::new();
-    if let Inline::Text { marks, .. } = inline {
-        if let Some(l) = &marks.link {
-            v.push(M::Link(l.clone()));
-        }
-        if marks.bold {
-            v.push(M::Bold);
-        }
-        if marks.italic {
-            v.push(M::Italic);
-        }
-        if marks.strike {
-            v.push(M::Strike);
+/// The delimiter marks of one inline node (no allocation per node).
+#[derive(Clone, Copy, Default)]
+struct Ms<'a> {
+    link: Option<&'a str>,
+    bold: bool,
+    italic: bool,
+    strike: bool,
+}
+
+impl<'a> Ms<'a> {
+    fn of(inline: &'a Inline) -> Ms<'a> {
+        match inline {
+            Inline::Text { marks, .. } => Ms {
+                link: marks.link.as_deref(),
+                bold: marks.bold,
+                italic: marks.italic,
+                strike: marks.strike,
+            },
+            _ => Ms::default(),
         }
     }
-    v
+    fn contains(&self, m: &M<'_>) -> bool {
+        match m {
+            M::Bold => self.bold,
+            M::Italic => self.italic,
+            M::Strike => self.strike,
+            M::Link(l) => self.link == Some(*l),
+        }
+    }
+    fn iter(self) -> impl Iterator<Item = M<'a>> {
+        [
+            self.link.map(M::Link),
+            self.bold.then_some(M::Bold),
+            self.italic.then_some(M::Italic),
+            self.strike.then_some(M::Strike),
+        ]
+        .into_iter()
+        .flatten()
+    }
 }
 
 /// Writes inline content with marks. See the module comment for the rules.
 fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
-    let sets: Vec<Vec<M>> = inl.iter().map(marks_of).collect();
+    let sets: Vec<Ms<'_>> = inl.iter().map(Ms::of).collect();
     // How many nodes from i on carry mark m (for ordering the openers).
     let run = |i: usize, m: &M| sets[i..].iter().take_while(|s| s.contains(m)).count();
-    let mut open: Vec<M> = Vec::new();
+    let mut open: Vec<M<'_>> = Vec::new();
     let mut delims: Vec<&'static str> = Vec::new();
     // Where the last closing delimiter ended, to spot a closer directly before an opener.
     let mut closed_end = usize::MAX;
@@ -720,7 +750,7 @@ fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
                 if line_start {
                     text = text.trim_start_matches([' ', '\t']);
                 }
-                let mut to_open: Vec<M> = want.iter().filter(|m| !open.contains(m)).cloned().collect();
+                let mut to_open: Vec<M<'_>> = want.iter().filter(|m| !open.contains(m)).collect();
                 let opens_delim = to_open.iter().any(M::is_delim);
                 let closes_delim = open
                     .iter()
@@ -848,30 +878,46 @@ fn write_code(out: &mut String, text: &str, ctx: Ctx) {
 
 /// Escapes text so it reads back as the same text.
 fn escape_into(out: &mut String, text: &str, line_start: bool, ctx: Ctx) {
-    let chars: Vec<char> = text.chars().collect();
-    let mut at_start = line_start;
-    for (i, &c) in chars.iter().enumerate() {
-        let prev = if i == 0 { None } else { Some(chars[i - 1]) };
-        let next = chars.get(i + 1).copied();
-        let esc = match c {
-            '\\' | '`' | '*' | '[' | ']' | '<' | '~' => true,
-            '_' => !(prev.is_some_and(char::is_alphanumeric) && next.is_some_and(char::is_alphanumeric)),
-            '&' => next.is_some_and(|n| n.is_ascii_alphanumeric() || n == '#'),
-            '|' => ctx == Ctx::Table,
-            '#' => at_start || ctx == Ctx::Heading,
-            '>' | '-' | '+' | '=' => at_start,
-            '.' | ')' => {
-                // `12.` or `3)` at the start of a line would begin an ordered list.
-                line_start && i > 0 && i <= 9 && chars[..i].iter().all(char::is_ascii_digit)
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    if line_start && let Some(&first) = bytes.first() {
+        // Block starters only count at the start of a line: `#`, `>`, `-`, `+`, `=` (setext),
+        // and `12.` / `3)` (ordered lists).
+        let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+        if matches!(first, b'#' | b'>' | b'-' | b'+' | b'=') {
+            out.push('\\');
+            out.push(first as char);
+            from = 1;
+        } else if (1..=9).contains(&digits) && matches!(bytes.get(digits), Some(b'.' | b')')) {
+            out.push_str(&text[..digits]);
+            out.push('\\');
+            out.push(bytes[digits] as char);
+            from = digits + 1;
+        }
+    }
+    // Every character that needs care is ASCII, so scanning bytes is safe; runs without one
+    // are copied whole.
+    let mut run = from;
+    for i in from..bytes.len() {
+        let esc = match bytes[i] {
+            b'\\' | b'`' | b'*' | b'[' | b']' | b'<' | b'~' => true,
+            b'_' => {
+                let prev = text[..i].chars().next_back();
+                let next = text[i + 1..].chars().next();
+                !(prev.is_some_and(char::is_alphanumeric) && next.is_some_and(char::is_alphanumeric))
             }
+            b'&' => bytes.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'#'),
+            b'|' => ctx == Ctx::Table,
+            b'#' => ctx == Ctx::Heading,
             _ => false,
         };
         if esc {
+            out.push_str(&text[run..i]);
             out.push('\\');
+            run = i;
         }
-        out.push(c);
-        at_start = false;
     }
+    out.push_str(&text[run..]);
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ mod corpus_tests;
 mod prop_tests;
 
 pub use ansi::{text_to_ansi, text_to_plain};
-pub use blockkit::{from_blockkit, from_blockkit_bytes, from_blockkit_value};
+pub use blockkit::{BlockKitInput, from_blockkit, from_blockkit_bytes, from_blockkit_value};
 pub use blockkit_out::to_blockkit;
 pub use doc::{Block, Cell, Doc, Inline, ListItem, Marks, Mention};
 pub use error::ConvertError;

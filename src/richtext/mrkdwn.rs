@@ -22,12 +22,12 @@ pub fn from_mrkdwn(text: &str, resolver: &dyn EntityResolver) -> Doc {
 pub(crate) fn parse_blocks(text: &str, resolver: &dyn EntityResolver, out: &mut Vec<Block>) {
     let mut rest = text;
     while !rest.is_empty() {
-        let Some(open) = rest.find("```") else {
+        let Some(open) = find_fence(rest) else {
             text_blocks(rest, resolver, out, 0);
             break;
         };
         let after = &rest[open + 3..];
-        let Some(close) = after.find("```") else {
+        let Some(close) = find_fence(after) else {
             text_blocks(rest, resolver, out, 0);
             break;
         };
@@ -38,6 +38,20 @@ pub(crate) fn parse_blocks(text: &str, resolver: &dyn EntityResolver, out: &mut 
         out.push(Block::CodeBlock { language: None, text: decode(body).into_owned() });
         rest = &after[close + 3..];
     }
+}
+
+/// Position of the first "```" (a byte search: most texts have no backtick at all).
+fn find_fence(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = b[from..].iter().position(|&c| c == b'`') {
+        let at = from + i;
+        if b[at..].starts_with(b"```") {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Parses mrkdwn as inline content only (newlines become hard breaks), for places that
@@ -178,6 +192,11 @@ impl Inline_<'_> {
         let mut lit = 0;
         // For each delimiter, the end of the line on which a search for its closer failed.
         let mut failed: [usize; 6] = [0; 6];
+        // End of the current line, found once per line rather than once per delimiter.
+        let mut eol = 0usize;
+        if !bytes.is_empty() {
+            eol = s.find('\n').unwrap_or(s.len());
+        }
         while i < bytes.len() {
             let b = bytes[i];
             let slot = match b {
@@ -196,7 +215,9 @@ impl Inline_<'_> {
                 i += 1;
                 continue;
             }
-            let eol = s[i..].find('\n').map_or(s.len(), |n| i + n);
+            if eol < i {
+                eol = s[i..].find('\n').map_or(s.len(), |n| i + n);
+            }
             // Set when a closer search scanned to the end of the line and found nothing.
             let mut searched_in_vain = false;
             let matched = match b {

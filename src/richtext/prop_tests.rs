@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 /// Markdown-ish text: fragments that exercise every construct and its escapes.
-fn markdown_text() -> impl Strategy<Value = String> {
+pub(super) fn markdown_text() -> impl Strategy<Value = String> {
     const FRAGS: &[&str] = &[
         "a",
         "word",
@@ -110,7 +110,7 @@ fn list(depth: u32) -> BoxedStrategy<Block> {
 /// Documents Block Kit can carry: paragraphs and nested lists. Two lists in a row get a
 /// paragraph between them: Slack has no way to say where one flat list ends and the next
 /// begins, so adjacent lists of one kind would read back as one.
-fn rich_doc() -> impl Strategy<Value = Doc> {
+pub(super) fn rich_doc() -> impl Strategy<Value = Doc> {
     prop::collection::vec(prop_oneof![2 => paragraph(), 1 => list(2)], 1..5).prop_map(|blocks| {
         let mut out: Vec<Block> = Vec::new();
         for b in blocks {
@@ -127,7 +127,7 @@ fn rich_doc() -> impl Strategy<Value = Doc> {
 }
 
 /// Arbitrary JSON biased towards Block Kit keys and values.
-fn json_value() -> impl Strategy<Value = Value> {
+pub(super) fn json_value() -> impl Strategy<Value = Value> {
     let key = prop::sample::select(
         &[
             "type",
@@ -214,6 +214,37 @@ fn json_value() -> impl Strategy<Value = Value> {
                 .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
         ]
     })
+}
+
+/// Documents from generated inputs, for the TipTap schema check: a fixed, deterministic
+/// sample of what the property tests feed the converters.
+pub(super) fn generated_docs(n: usize) -> Vec<(String, Doc)> {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let mut out = Vec::new();
+    for i in 0..n {
+        if let Ok(tree) = markdown_text().new_tree(&mut runner) {
+            let s = tree.current();
+            out.push((format!("generated markdown #{i}"), from_markdown(&s)));
+            out.push((format!("generated mrkdwn #{i}"), from_mrkdwn(&s, &NoResolver)));
+        }
+        if let Ok(tree) = rich_doc().new_tree(&mut runner) {
+            let doc = tree.current();
+            if let Ok(back) = from_blockkit_value(&to_blockkit(&doc), &NoResolver) {
+                out.push((format!("generated via Block Kit #{i}"), back));
+            }
+            out.push((format!("generated doc #{i}"), doc));
+        }
+        if let Ok(tree) = json_value().new_tree(&mut runner) {
+            let v = tree.current();
+            let wrapped = json!({"blocks": [{"type": "rich_text", "elements": [v.clone()]}, v.clone()], "attachments": [v]});
+            if let Ok(doc) = from_blockkit_value(&wrapped, &NoResolver) {
+                out.push((format!("generated Block Kit #{i}"), doc));
+            }
+        }
+    }
+    out
 }
 
 fn all_outputs(doc: &Doc) {

@@ -121,7 +121,12 @@ impl Renderer<'_> {
     }
 
     fn blank(&mut self) {
-        let spans = self.new_line();
+        let mut spans = self.new_line();
+        // A blank line inside a quote keeps its bar but not the space after it.
+        if let Some(last) = spans.last_mut() {
+            let trimmed = last.content.trim_end().to_string();
+            last.content = trimmed.into();
+        }
         self.push_line(spans);
     }
 
