@@ -187,10 +187,8 @@ async fn set_meta(app: &AppState, key: &str, value: &str) -> Result<(), AppError
     tx.commit(&app.store).await
 }
 
-/// The scheduler task of this process (see the module docs).
-pub async fn run(app: AppState) {
-    let mut wake = app.hub.subscribe();
-    let mut s = Schedule { by_time: BTreeSet::new(), by_ticket: HashMap::new() };
+/// Schedules every ticket with a running clock (the only full read: at start and after a lag).
+async fn load_all(app: &AppState, s: &mut Schedule, silent: bool) {
     let running: Vec<(i64,)> = match sqlx::query_as(
         "SELECT id FROM tickets WHERE next_sla_due_at IS NOT NULL",
     )
@@ -199,20 +197,27 @@ pub async fn run(app: AppState) {
     {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(error = %e, "cannot load tickets for SLA warnings; the scheduler starts empty");
+            tracing::warn!(error = %e, "cannot load tickets for SLA warnings; only changes will be scheduled");
             Vec::new()
         }
     };
-    // The first start on a database (a new one, the demo, or an upgrade from before warnings
-    // existed) records the clocks that already crossed without announcing them: a flood of
-    // old breaches helps nobody. Later starts announce what crossed while no instance ran.
-    let baseline = matches!(meta(&app, "sla_warnings_baseline").await, Ok(None));
     for (id,) in running {
-        match check(&app, id, baseline).await {
+        match check(app, id, silent).await {
             Ok(at) => s.set(id, at),
             Err(e) => tracing::warn!(ticket = id, error = %e.message, "SLA warning check failed"),
         }
     }
+}
+
+/// The scheduler task of this process (see the module docs).
+pub async fn run(app: AppState) {
+    let mut wake = app.hub.subscribe();
+    let mut s = Schedule { by_time: BTreeSet::new(), by_ticket: HashMap::new() };
+    // The first start on a database (a new one, the demo, or an upgrade from before warnings
+    // existed) records the clocks that already crossed without announcing them: a flood of
+    // old breaches helps nobody. Later starts announce what crossed while no instance ran.
+    let baseline = matches!(meta(&app, "sla_warnings_baseline").await, Ok(None));
+    load_all(&app, &mut s, baseline).await;
     if baseline && let Err(e) = set_meta(&app, "sla_warnings_baseline", &ms(app.now()).to_string()).await {
         tracing::warn!(error = %e.message, "cannot record the SLA warning baseline");
     }
@@ -251,13 +256,9 @@ pub async fn run(app: AppState) {
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    // Missed changes: recheck everything scheduled (rare).
-                    let ids: Vec<i64> = s.by_ticket.keys().copied().collect();
-                    for id in ids {
-                        if let Ok(next) = check(&app, id, false).await {
-                            s.set(id, next);
-                        }
-                    }
+                    // Missed changes (rare): start over from the running clocks.
+                    s = Schedule { by_time: BTreeSet::new(), by_ticket: HashMap::new() };
+                    load_all(&app, &mut s, false).await;
                 }
                 Err(_) => return,
             }
