@@ -238,29 +238,34 @@ fn like_pattern(q: &str) -> String {
 }
 
 /// Appends the WHERE conditions of a filter for a principal (team scoping first).
-fn push_filter(sql: &mut Sql, who: &Principal, f: &TicketFilter, now: Timestamp) {
+///
+/// On SQLite the low-selectivity columns (status, priority, assignee) are written `+t.col`,
+/// which stops the planner from picking their single-column index and sorting thousands of
+/// rows: the covering sort-key index drives the scan and the filter is checked inside it.
+fn push_filter(sql: &mut Sql, who: &Principal, f: &TicketFilter, now: Timestamp, dialect: super::Dialect) {
+    let plus = if dialect == super::Dialect::Sqlite { "+" } else { "" };
     sql.push(" WHERE t.merged_into IS NULL");
     if !who.is_admin() {
         sql.push(" AND t.team_id IN ").bind_list(&who.teams);
     }
     if !f.status.is_empty() {
         let v: Vec<String> = f.status.iter().map(|s| s.as_str().to_owned()).collect();
-        sql.push(" AND t.status IN ").bind_list(&v);
+        sql.push(" AND ").push(plus).push("t.status IN ").bind_list(&v);
     }
     if !f.priority.is_empty() {
         let v: Vec<i64> = f.priority.iter().map(|p| priority_rank(*p)).collect();
-        sql.push(" AND t.priority IN ").bind_list(&v);
+        sql.push(" AND ").push(plus).push("t.priority IN ").bind_list(&v);
     }
     match &f.assignee {
         None => {}
         Some(crate::model::AssigneeFilter::Me) => {
-            sql.push(" AND t.assignee_id = ").bind(who.agent_id);
+            sql.push(" AND ").push(plus).push("t.assignee_id = ").bind(who.agent_id);
         }
         Some(crate::model::AssigneeFilter::None) => {
-            sql.push(" AND t.assignee_id IS NULL");
+            sql.push(" AND ").push(plus).push("t.assignee_id IS NULL");
         }
         Some(crate::model::AssigneeFilter::Agent(a)) => {
-            sql.push(" AND t.assignee_id = ").bind(a.0);
+            sql.push(" AND ").push(plus).push("t.assignee_id = ").bind(a.0);
         }
     }
     if !f.team.is_empty() {
@@ -301,7 +306,7 @@ pub async fn list(
     now: Timestamp,
 ) -> Result<(Vec<TicketRow>, Option<String>), AppError> {
     let mut sql = Sql::new(TICKET_SELECT);
-    push_filter(&mut sql, who, filter, now);
+    push_filter(&mut sql, who, filter, now, store.dialect());
     let (col, asc) = match sort {
         SortKey::Sla => ("t.sla_sort", true),
         SortKey::Priority => ("t.priority", false),
@@ -342,7 +347,7 @@ pub async fn count(
     let mut sql = Sql::new(
         "SELECT COUNT(*) FROM tickets t LEFT JOIN contacts c ON c.id = t.requester_id LEFT JOIN accounts a ON a.id = c.account_id",
     );
-    push_filter(&mut sql, who, filter, now);
+    push_filter(&mut sql, who, filter, now, store.dialect());
     let (n,): (i64,) = sql.query_as().fetch_one(store.pool()).await?;
     Ok(n)
 }
