@@ -35,6 +35,9 @@ fn options(db_url: String, demo: usize, clock: Clock) -> ServeOptions {
     o.bootstrap_token = Some(ADMIN.into());
     o.rate_limit_per_sec = 0;
     o.clock = clock;
+    // Demo clocks crossing mid-test would add SLA notifications to exact counts; the
+    // scheduler has its own tests (mod slack).
+    o.sla_warnings = false;
     o
 }
 
@@ -1093,4 +1096,839 @@ async fn postgres_two_instances_share_events() {
     drop(stream);
     drop((_a, _b));
     drop_postgres(&db).await;
+}
+
+// ---------------------------------------------------------------- Slack, auto-responders, SLA warnings
+
+mod slack {
+    use super::*;
+    use desk::server::slack::signature::sign;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+    const TEAM: &str = "T0DESK";
+    const CHANNEL: &str = "C0HELP";
+
+    fn now_secs() -> i64 {
+        jiff::Timestamp::now().as_second()
+    }
+
+    /// A real Events API `event_callback` envelope around a `message` event.
+    fn envelope(event_id: &str, event: Value) -> Value {
+        json!({
+            "token": "legacy-verification-token",
+            "team_id": TEAM,
+            "api_app_id": "A0DESKAPP",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": now_secs(),
+            "authorizations": [{"team_id": TEAM, "user_id": "U0DESKBOT", "is_bot": true}],
+            "is_ext_shared_channel": false,
+            "event_context": "4-eyJldCI6Im1lc3NhZ2UifQ",
+        })
+    }
+
+    fn message(ts: &str, thread_ts: Option<&str>, user: &str, text: &str) -> Value {
+        let mut m = json!({
+            "type": "message",
+            "channel": CHANNEL,
+            "channel_type": "channel",
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "event_ts": ts,
+            "team": TEAM,
+            "client_msg_id": format!("cm-{ts}"),
+            "blocks": [{"type": "rich_text", "block_id": "b1", "elements": [{"type": "rich_text_section", "elements": [
+                {"type": "text", "text": text},
+                {"type": "text", "text": " urgent", "style": {"bold": true}}
+            ]}]}],
+            "user_profile": {"real_name": "Carla Mendes", "display_name": "carla", "name": "carla.m"},
+        });
+        if let Some(t) = thread_ts {
+            m["thread_ts"] = json!(t);
+            m["parent_user_id"] = json!(user);
+        }
+        m
+    }
+
+    async fn post_signed(s: &Server, body: &Value, at: i64, secret: &str) -> (StatusCode, Value, Duration) {
+        let raw = body.to_string();
+        let started = Instant::now();
+        let res = s
+            .http
+            .post(format!("{}/api/v1/integrations/slack/events", s.base))
+            .header("content-type", "application/json")
+            .header("x-slack-request-timestamp", at.to_string())
+            .header("x-slack-signature", sign(secret, &at.to_string(), raw.as_bytes()))
+            .body(raw)
+            .send()
+            .await
+            .expect("request sent");
+        let took = started.elapsed();
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)), took)
+    }
+
+    async fn configure(s: &Server, ignore_bots: bool) {
+        let team = s.team_id("Billing").await;
+        let (st, v) = s
+            .send(
+                ADMIN,
+                Method::PUT,
+                &format!("/api/v1/integrations/slack/workspaces/{TEAM}"),
+                json!({"slack_team_id": TEAM, "name": "Acme", "signing_secret": SECRET, "bot_token": "xoxb-test-token",
+                       "bot_user_id": "U0DESKBOT", "bot_id": "B0DESKBOT", "ignore_bots": ignore_bots}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(v["signing_secret"], "***");
+        let (st, v) = s
+            .send(
+                ADMIN,
+                Method::PUT,
+                &format!("/api/v1/integrations/slack/channels/{CHANNEL}"),
+                json!({"channel_id": CHANNEL, "slack_team_id": TEAM, "team_id": team, "name": "help"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+
+    /// Polls until `f` gives Some, failing after 10 s.
+    async fn until<T, F, Fut>(what: &str, mut f: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(v) = f().await {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn slack_ticket(s: &Server, subject_word: &str) -> Option<Value> {
+        let page = s.get(ADMIN, &format!("/api/v1/tickets?q={subject_word}&limit=5")).await;
+        page["items"].as_array()?.iter().find(|t| t["channel"] == "slack").cloned()
+    }
+
+    async fn messages(s: &Server, ticket: i64) -> Vec<Value> {
+        s.get(ADMIN, &format!("/api/v1/tickets/{ticket}/messages?limit=200")).await["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    async fn count(s: &Server, sql: &str) -> i64 {
+        let store = s.handle.as_ref().expect("in-process server").store();
+        let (n,): (i64,) =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(store.pool()).await.expect("count");
+        n
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ingestion_verifies_stores_once_and_applies_edits_replies_and_bots() {
+        let s = start_sqlite(5).await;
+        configure(&s, true).await;
+        // url_verification answers the challenge.
+        let (st, v, _) =
+            post_signed(&s, &json!({"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"}), now_secs(), SECRET)
+                .await;
+        assert_eq!(
+            (st, v["challenge"].as_str()),
+            (StatusCode::OK, Some("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"))
+        );
+        let first =
+            envelope("Ev0FIRST", message("1700000000.000100", None, "U0CARLA", "Invoice 4411 is wrong"));
+        // Bad signature and stale timestamp: 401, nothing stored.
+        let (st, v, _) = post_signed(&s, &first, now_secs(), "not-the-secret").await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
+        let (st, _, _) = post_signed(&s, &first, now_secs() - 301, SECRET).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM slack_envelopes").await, 0);
+        // The retry of an event whose first tries were not stored is stored and processed.
+        let (st, _, _) = post_signed(&s, &first, now_secs(), SECRET).await;
+        assert_eq!(st, StatusCode::OK);
+        // A retry of a stored event is acknowledged and stored once.
+        let (st, _, _) = post_signed(&s, &first, now_secs(), SECRET).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM slack_envelopes WHERE event_id = 'Ev0FIRST'").await, 1);
+        let t = until("the Slack ticket", || slack_ticket(&s, "4411")).await;
+        let id = t["id"].as_i64().expect("id");
+        assert_eq!(t["external"]["slack_channel"], CHANNEL);
+        assert_eq!(t["team_id"].as_i64(), Some(s.team_id("Billing").await));
+        let msgs = messages(&s, id).await;
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(
+            msgs[0]["body"]["markdown"].as_str().map(str::trim),
+            Some("Invoice 4411 is wrong **urgent**")
+        );
+        assert_eq!(msgs[0]["body"]["source"]["blocks"][0]["type"], "rich_text");
+        assert_eq!(msgs[0]["author"]["name"], "Carla Mendes");
+        // The contact keeps the Slack user id, and /resolve labels the mention.
+        let (st, r) = s
+            .send(
+                ADMIN,
+                Method::POST,
+                "/api/v1/resolve",
+                json!({"refs": [{"kind": "slack_user", "id": "U0CARLA"}]}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(r["items"][0]["label"], "Carla Mendes", "{r}");
+        // A thread reply appends a customer message; a thread_broadcast too.
+        let reply = envelope(
+            "Ev0REPLY",
+            message("1700000001.000200", Some("1700000000.000100"), "U0CARLA", "Any news?"),
+        );
+        assert_eq!(post_signed(&s, &reply, now_secs(), SECRET).await.0, StatusCode::OK);
+        let mut bc = message("1700000001.000300", Some("1700000000.000100"), "U0CARLA", "Broadcast too");
+        bc["subtype"] = json!("thread_broadcast");
+        assert_eq!(post_signed(&s, &envelope("Ev0BCAST", bc), now_secs(), SECRET).await.0, StatusCode::OK);
+        until("the replies", || async { (messages(&s, id).await.len() == 3).then_some(()) }).await;
+        // An edit updates in place.
+        let edit = envelope(
+            "Ev0EDIT",
+            json!({
+                "type": "message", "subtype": "message_changed", "hidden": true, "channel": CHANNEL, "ts": "1700000002.000001",
+                "event_ts": "1700000002.000001", "channel_type": "channel",
+                "message": {"type": "message", "user": "U0CARLA", "text": "Invoice 4412 is wrong", "ts": "1700000000.000100",
+                    "edited": {"user": "U0CARLA", "ts": "1700000002.000000"},
+                    "blocks": [{"type": "rich_text", "block_id": "b2", "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": "Invoice 4412 is wrong"}]}]}]},
+                "previous_message": {"type": "message", "user": "U0CARLA", "text": "Invoice 4411 is wrong", "ts": "1700000000.000100"}
+            }),
+        );
+        assert_eq!(post_signed(&s, &edit, now_secs(), SECRET).await.0, StatusCode::OK);
+        until("the edit", || async {
+            let m = messages(&s, id).await;
+            (m.len() == 3
+                && m[0]["body"]["markdown"].as_str().is_some_and(|t| t.contains("4412"))
+                && !m[0]["edited_at"].is_null())
+            .then_some(())
+        })
+        .await;
+        // A deletion marks the message in place.
+        let del = envelope(
+            "Ev0DEL",
+            json!({"type": "message", "subtype": "message_deleted", "hidden": true, "channel": CHANNEL,
+            "ts": "1700000003.000001", "deleted_ts": "1700000001.000300", "event_ts": "1700000003.000001",
+            "previous_message": {"type": "message", "user": "U0CARLA", "text": "Broadcast too", "ts": "1700000001.000300"}}),
+        );
+        assert_eq!(post_signed(&s, &del, now_secs(), SECRET).await.0, StatusCode::OK);
+        until("the deletion", || async {
+            let m = messages(&s, id).await;
+            m[2]["body"]["markdown"].as_str().is_some_and(|t| t.contains("deleted in Slack")).then_some(())
+        })
+        .await;
+        // A reply delivered before its root: both land on one ticket.
+        let early = envelope(
+            "Ev0EARLY",
+            message("1700000011.000100", Some("1700000010.000100"), "U0CARLA", "Order 3307 follow-up"),
+        );
+        assert_eq!(post_signed(&s, &early, now_secs(), SECRET).await.0, StatusCode::OK);
+        let t = until("the early reply's ticket", || slack_ticket(&s, "3307")).await;
+        let late = envelope("Ev0LATE", message("1700000010.000100", None, "U0CARLA", "Order 3307 root"));
+        assert_eq!(post_signed(&s, &late, now_secs(), SECRET).await.0, StatusCode::OK);
+        let tid = t["id"].as_i64().expect("id");
+        until("the root on the same ticket", || async { (messages(&s, tid).await.len() == 2).then_some(()) })
+            .await;
+        // Our own bot and other bots are ignored: no ticket, no message.
+        let mut ours = message("1700000004.000100", None, "U0DESKBOT", "from us 9981");
+        ours["bot_id"] = json!("B0DESKBOT");
+        let mut other = message("1700000004.000200", None, "U0OTHER", "other bot 9981");
+        other["subtype"] = json!("bot_message");
+        other["bot_id"] = json!("B0OTHER");
+        assert_eq!(post_signed(&s, &envelope("Ev0OURS", ours), now_secs(), SECRET).await.0, StatusCode::OK);
+        assert_eq!(post_signed(&s, &envelope("Ev0BOT", other), now_secs(), SECRET).await.0, StatusCode::OK);
+        until("the bot envelopes", || async {
+            (count(&s, "SELECT COUNT(*) FROM slack_envelopes WHERE processed_at IS NULL").await == 0)
+                .then_some(())
+        })
+        .await;
+        assert!(slack_ticket(&s, "9981").await.is_none());
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM slack_envelopes WHERE outcome LIKE 'ignored%'").await, 2);
+        s.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_of_1000_events_is_acknowledged_fast_and_processed() {
+        let s = Arc::new(start_sqlite(0).await);
+        configure(&s, true).await;
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for w in 0..25 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut worst = Duration::ZERO;
+                for i in 0..40 {
+                    let n = w * 40 + i;
+                    let ts = format!("1700001000.{n:06}");
+                    let e = envelope(
+                        &format!("Ev1BURST{n}"),
+                        message(&ts, None, &format!("U0B{}", n % 50), &format!("burst {n}")),
+                    );
+                    let (st, v, took) = post_signed(&s, &e, now_secs(), SECRET).await;
+                    assert_eq!(st, StatusCode::OK, "{v}");
+                    worst = worst.max(took);
+                }
+                worst
+            }));
+        }
+        let mut worst = Duration::ZERO;
+        for t in tasks {
+            worst = worst.max(t.await.expect("sender"));
+        }
+        assert!(worst < Duration::from_secs(3), "an acknowledgement took {worst:?}");
+        let acked = started.elapsed();
+        let pending_at_ack =
+            count(&s, "SELECT COUNT(*) FROM slack_envelopes WHERE processed_at IS NULL").await;
+        until("all 1000 processed", || async {
+            (count(&s, "SELECT COUNT(*) FROM slack_envelopes WHERE processed_at IS NULL").await == 0)
+                .then_some(())
+        })
+        .await;
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM tickets WHERE channel = 'slack'").await, 1000);
+        let res = s.http.get(format!("{}/metrics", s.base)).send().await.expect("metrics");
+        assert!(res.headers()["content-type"].to_str().is_ok_and(|c| c.starts_with("text/plain")));
+        let text = res.text().await.expect("metrics text");
+        for line in [
+            "desk_slack_envelopes_stored_total 1000",
+            "desk_slack_envelopes_processed_total 1000",
+            "desk_slack_envelopes_pending 0",
+            "desk_outbound_jobs_pending 0",
+            "desk_sse_clients 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from /metrics:\n{text}");
+        }
+        eprintln!(
+            "1000 events acknowledged in {acked:?} (worst {worst:?}); {pending_at_ack} still queued at the last ack"
+        );
+    }
+
+    type Calls = Arc<Mutex<Vec<(String, Value)>>>;
+
+    /// A stand-in for Slack's Web API on a loopback port: records every call, answers 500 to
+    /// the first `fail_first` calls, then `{"ok": true}`.
+    async fn fake_slack(fail_first: usize) -> (String, Calls) {
+        use axum::routing::post;
+        let calls: Calls = Arc::new(Mutex::new(Vec::new()));
+        let c = calls.clone();
+        let app = axum::Router::new().route(
+            "/api/chat.postMessage",
+            post(move |headers: axum::http::HeaderMap, body: String| {
+                let c = c.clone();
+                async move {
+                    let auth =
+                        headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                    let n = {
+                        let mut g = c.lock().unwrap_or_else(|p| p.into_inner());
+                        g.push((auth, v));
+                        g.len()
+                    };
+                    if n <= fail_first {
+                        (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble".to_owned())
+                    } else {
+                        (
+                            axum::http::StatusCode::OK,
+                            json!({"ok": true, "channel": CHANNEL, "ts": format!("1700009999.{n:06}")})
+                                .to_string(),
+                        )
+                    }
+                }
+            }),
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake Slack");
+        let addr = l.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(l, app).await;
+        });
+        (format!("http://{addr}/api"), calls)
+    }
+
+    async fn start_with_slack(api: &str) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("desk.db").display());
+        let mut o = options(url, 5, Clock::system());
+        o.slack_api_url = api.to_owned();
+        let handle = spawn(o).await.expect("server starts");
+        Server { base: handle.url(), handle: Some(handle), http: http(), _dir: Some(dir) }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn public_replies_are_posted_once_with_retry_and_notes_never() {
+        let (api, calls) = fake_slack(1).await;
+        let s = start_with_slack(&api).await;
+        configure(&s, true).await;
+        let e = envelope("Ev2ROOT", message("1700002000.000100", None, "U0DAN", "Password reset 7731"));
+        assert_eq!(post_signed(&s, &e, now_secs(), SECRET).await.0, StatusCode::OK);
+        let t = until("the ticket", || slack_ticket(&s, "7731")).await;
+        let id = t["id"].as_i64().expect("id");
+        let (st, _) = s
+            .send(
+                ADMIN,
+                Method::POST,
+                &format!("/api/v1/tickets/{id}/messages"),
+                json!({"visibility": "internal", "body_markdown": "SECRET-NOTE do not share"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        let (st, _) = s
+            .send(ADMIN, Method::POST, &format!("/api/v1/tickets/{id}/messages"), json!({"visibility": "public", "body_markdown": "Hi! I **reset** it:\n\n- try again\n- tell me"}))
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        until("the post after one 500", || async {
+            (count(&s, "SELECT COUNT(*) FROM outbound_jobs WHERE status = 'done'").await == 1).then_some(())
+        })
+        .await;
+        let got = calls.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        assert_eq!(got.len(), 2, "one 500, then one success: {got:?}");
+        assert_eq!(got[0].1, got[1].1, "the retry sends the same message");
+        let (auth, body) = &got[1];
+        assert_eq!(auth, "Bearer xoxb-test-token");
+        assert_eq!(body["channel"], CHANNEL);
+        assert_eq!(body["thread_ts"], "1700002000.000100");
+        assert_eq!(body["blocks"][0]["type"], "rich_text");
+        let elements = body["blocks"][0]["elements"].as_array().expect("rich_text elements");
+        assert!(elements.iter().any(|e| e["type"] == "rich_text_list"), "{body}");
+        assert!(body["text"].as_str().is_some_and(|t| t.contains("reset")));
+        assert!(!body.to_string().contains("SECRET-NOTE"));
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM outbound_jobs").await, 1, "the internal note has no job");
+        assert_eq!(count(&s, "SELECT attempts FROM outbound_jobs").await, 2);
+        s.stop().await;
+    }
+
+    async fn put_rules(s: &Server, rules: Value) {
+        let (st, v) = s.send(ADMIN, Method::PUT, "/api/v1/auto-responders", rules).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn auto_responders_match_conditions_once_per_ticket_and_never_answer_bots() {
+        let (api, calls) = fake_slack(0).await;
+        let s = start_with_slack(&api).await;
+        configure(&s, false).await;
+        let billing = s.team_id("Billing").await;
+        let (st, v) = s
+            .send(
+                ADMIN,
+                Method::PUT,
+                "/api/v1/auto-responders",
+                json!([{"name": "bad", "actions": {"reply_markdown": "{{nope}}"}}]),
+            )
+            .await;
+        assert_eq!(
+            (st, v["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("[0].actions.reply_markdown"))
+        );
+        put_rules(&s, json!([
+            {"name": "refunds", "conditions": {"channels": ["slack"], "slack_channels": [CHANNEL], "team_ids": [billing], "keywords": ["refund"], "first_message_only": false},
+             "actions": {"reply_markdown": "Hi {{contact.first_name}}, ticket #{{ticket.id}} is in. First reply by {{sla.first_response.due_at}}.", "add_tags": ["refund"]}},
+            {"name": "urgent api", "conditions": {"channels": ["api"], "priorities": ["urgent"]},
+             "actions": {"set_priority": "high", "add_tags": ["triaged"]}, "counts_as_first_response": false},
+            {"name": "night", "conditions": {"outside_business_hours": true}, "actions": {"add_tags": ["after-hours"]}}
+        ])).await;
+        // Keyword, channel, Slack channel and team match: one auto-reply, posted to the thread.
+        let e = envelope("Ev3ROOT", message("1700003000.000100", None, "U0EVE", "I need a refund for 5512"));
+        assert_eq!(post_signed(&s, &e, now_secs(), SECRET).await.0, StatusCode::OK);
+        let t = until("the ticket", || slack_ticket(&s, "5512")).await;
+        let id = t["id"].as_i64().expect("id");
+        let t = until("the auto-reply", || async {
+            let t = s.get(ADMIN, &format!("/api/v1/tickets/{id}")).await;
+            t["tags"].as_array().is_some_and(|a| a.iter().any(|x| x == "refund")).then_some(t)
+        })
+        .await;
+        let msgs = messages(&s, id).await;
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[1]["author"]["kind"], "system");
+        let text = msgs[1]["body"]["markdown"].as_str().unwrap_or("");
+        assert!(text.starts_with(&format!("Hi Carla, ticket #{id} is in. First reply by ")), "{text}");
+        assert!(!text.contains("{{"), "{text}");
+        // The auto-reply does not count as the first response (the rule says so by default).
+        assert!(
+            t["sla"]["first_response"].is_null() || t["sla"]["first_response"]["fulfilled_at"].is_null(),
+            "{}",
+            t["sla"]
+        );
+        until("the auto-reply posted", || async {
+            (calls.lock().map(|c| c.len()).unwrap_or(0) == 1).then_some(())
+        })
+        .await;
+        // Once per ticket: another matching message in the thread gets no second reply.
+        let again = envelope(
+            "Ev3AGAIN",
+            message("1700003001.000100", Some("1700003000.000100"), "U0EVE", "refund please!!"),
+        );
+        assert_eq!(post_signed(&s, &again, now_secs(), SECRET).await.0, StatusCode::OK);
+        until("the reply", || async { (messages(&s, id).await.len() == 3).then_some(()) }).await;
+        assert_eq!(
+            count(&s, &format!("SELECT COUNT(*) FROM auto_responder_runs WHERE ticket_id = {id}")).await,
+            1
+        );
+        // Loop guard: a bot (ingested here, ignore_bots is off) never gets an auto-reply, and our
+        // own auto-reply echoed back by Slack is ignored.
+        let mut bot = message("1700003002.000100", None, "U0OTHERBOT", "refund bot 6620");
+        bot["subtype"] = json!("bot_message");
+        bot["bot_id"] = json!("B0OTHER");
+        assert_eq!(post_signed(&s, &envelope("Ev3BOT", bot), now_secs(), SECRET).await.0, StatusCode::OK);
+        let mut echo =
+            message("1700003003.000100", Some("1700003000.000100"), "U0DESKBOT", "Hi Carla, refund");
+        echo["bot_id"] = json!("B0DESKBOT");
+        assert_eq!(post_signed(&s, &envelope("Ev3ECHO", echo), now_secs(), SECRET).await.0, StatusCode::OK);
+        let bt = until("the bot ticket", || slack_ticket(&s, "6620")).await;
+        until("all processed", || async {
+            (count(&s, "SELECT COUNT(*) FROM slack_envelopes WHERE processed_at IS NULL").await == 0)
+                .then_some(())
+        })
+        .await;
+        assert_eq!(messages(&s, bt["id"].as_i64().expect("id")).await.len(), 1, "no auto-reply to a bot");
+        assert_eq!(messages(&s, id).await.len(), 3, "our echo is not ingested");
+        // Priority condition and actions on ticket creation through the API.
+        let requester =
+            s.get(ADMIN, "/api/v1/contacts?limit=1").await["items"][0]["id"].as_i64().expect("contact");
+        let (st, t) = s
+            .send(ADMIN, Method::POST, "/api/v1/tickets", json!({"subject": "API urgent", "requester_id": requester, "priority": "urgent", "body_markdown": "down"}))
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        assert_eq!(t["priority"], "high", "{t}");
+        assert!(t["tags"].as_array().is_some_and(|a| a.iter().any(|x| x == "triaged")));
+        let (_, t) = s
+            .send(
+                ADMIN,
+                Method::POST,
+                "/api/v1/tickets",
+                json!({"subject": "API normal", "requester_id": requester, "body_markdown": "hi"}),
+            )
+            .await;
+        assert!(!t["tags"].as_array().is_some_and(|a| a.iter().any(|x| x == "triaged")), "{t}");
+        s.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn outside_business_hours_follows_the_sla_calendar() {
+        let s = start_sqlite(0).await;
+        // A calendar that is never open now: one minute a week, on a day other than today.
+        // 1970-01-01 was a Thursday (Monday-based index 3).
+        let today = (now_secs().div_euclid(86_400) + 3).rem_euclid(7) as usize;
+        let other = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(today + 3) % 7];
+        let (st, v) = s
+            .send(ADMIN, Method::PUT, "/api/v1/sla-policies", json!([{"name": "closed", "timezone": "UTC",
+                "schedule": [{"day": other, "start": "03:00", "end": "03:01"}], "targets": {"first_response_min": 60}}]))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        put_rules(&s, json!([{"name": "night", "conditions": {"outside_business_hours": true}, "actions": {"add_tags": ["after-hours"]}}])).await;
+        let requester =
+            s.get(ADMIN, "/api/v1/contacts?limit=1").await["items"][0]["id"].as_i64().expect("contact");
+        let (st, t) = s
+            .send(
+                ADMIN,
+                Method::POST,
+                "/api/v1/tickets",
+                json!({"subject": "Night", "requester_id": requester, "body_markdown": "hello?"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{t}");
+        assert!(t["tags"].as_array().is_some_and(|a| a.iter().any(|x| x == "after-hours")), "{t}");
+        // Open around the clock: the rule stays quiet.
+        let (st, _) = s
+            .send(
+                ADMIN,
+                Method::PUT,
+                "/api/v1/sla-policies",
+                json!([{"name": "always", "targets": {"first_response_min": 60}}]),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let (_, t) = s
+            .send(
+                ADMIN,
+                Method::POST,
+                "/api/v1/tickets",
+                json!({"subject": "Day", "requester_id": requester, "body_markdown": "hello"}),
+            )
+            .await;
+        assert!(!t["tags"].as_array().is_some_and(|a| a.iter().any(|x| x == "after-hours")), "{t}");
+        // counts_as_first_response decides whether the auto-reply stops the first-response clock.
+        for counts in [false, true] {
+            put_rules(&s, json!([{"name": format!("ack {counts}"), "actions": {"reply_markdown": "Thanks {{contact.first_name}}!"}, "counts_as_first_response": counts}])).await;
+            let (st, t) = s
+                .send(ADMIN, Method::POST, "/api/v1/tickets", json!({"subject": format!("Ack {counts}"), "requester_id": requester, "body_markdown": "hi"}))
+                .await;
+            assert_eq!(st, StatusCode::CREATED, "{t}");
+            let fr = &t["sla"]["first_response"];
+            assert_eq!(fr["fulfilled_at"].is_null(), !counts, "counts_as_first_response={counts}: {fr}");
+            assert_eq!(fr["state"], if counts { "achieved" } else { "active" }, "{fr}");
+            let msgs = messages(&s, t["id"].as_i64().expect("id")).await;
+            assert_eq!(msgs.len(), 2, "the customer's message and the auto-reply");
+        }
+        s.stop().await;
+    }
+
+    async fn start_at(url: &str) -> Server {
+        let mut o = options(url.to_owned(), 0, Clock::system());
+        o.sla_warnings = true;
+        let handle = spawn(o).await.expect("server starts");
+        Server { base: handle.url(), handle: Some(handle), http: http(), _dir: None }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sla_warnings_are_emitted_once_at_the_crossing_and_after_restarts() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("desk.db").display());
+        let s = start_at(&url).await;
+        // At risk as soon as any of the one-minute budget is used.
+        let (st, v) = s
+            .send(
+                ADMIN,
+                Method::PUT,
+                "/api/v1/sla-policies",
+                json!([{"name": "fast", "targets": {"first_response_min": 1}, "warning": {"percent": 100}}]),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let requester =
+            s.get(ADMIN, "/api/v1/contacts?limit=1").await["items"][0]["id"].as_i64().expect("contact");
+        let (st, t) = s
+            .send(
+                ADMIN,
+                Method::POST,
+                "/api/v1/tickets",
+                json!({"subject": "Clock", "requester_id": requester, "body_markdown": "hi"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        let id = t["id"].as_i64().expect("id");
+        until("sla.at_risk", || async {
+            (count(
+                &s,
+                &format!("SELECT COUNT(*) FROM events WHERE kind = 'sla.at_risk' AND ticket_id = {id}"),
+            )
+            .await
+                == 1)
+                .then_some(())
+        })
+        .await;
+        let n = count(&s, "SELECT COUNT(*) FROM notifications WHERE kind = 'sla_at_risk'").await;
+        assert!(n >= 1, "team members are notified");
+        // Changing the ticket reschedules it without a second warning for the same clock.
+        let (st, _) =
+            s.send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{id}"), json!({"add_tags": ["x"]})).await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, _) =
+            s.send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{id}"), json!({"add_tags": ["y"]})).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(
+            count(
+                &s,
+                &format!("SELECT COUNT(*) FROM events WHERE kind = 'sla.at_risk' AND ticket_id = {id}")
+            )
+            .await,
+            1
+        );
+        assert_eq!(count(&s, &format!("SELECT COUNT(*) FROM sla_warnings WHERE ticket_id = {id}")).await, 1);
+        s.stop().await;
+        // After a restart the scheduler loads the running clocks again: no second warning.
+        let s = start_at(&url).await;
+        let (_, t2) = s
+            .send(
+                ADMIN,
+                Method::POST,
+                "/api/v1/tickets",
+                json!({"subject": "Clock 2", "requester_id": requester, "body_markdown": "hi"}),
+            )
+            .await;
+        let id2 = t2["id"].as_i64().expect("id");
+        until("the new ticket's warning", || async {
+            (count(
+                &s,
+                &format!("SELECT COUNT(*) FROM events WHERE kind = 'sla.at_risk' AND ticket_id = {id2}"),
+            )
+            .await
+                == 1)
+                .then_some(())
+        })
+        .await;
+        assert_eq!(
+            count(
+                &s,
+                &format!("SELECT COUNT(*) FROM events WHERE kind = 'sla.at_risk' AND ticket_id = {id}")
+            )
+            .await,
+            1
+        );
+        s.stop().await;
+    }
+
+    /// A `desk serve` child process on `db`; killed on drop.
+    struct Child(std::process::Child);
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn serve_process(db: &str) -> (Child, Server) {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_desk"))
+            .args(["serve", "--db", db, "--bind", "127.0.0.1:0", "--rate-limit", "0"])
+            .env("DESK_BOOTSTRAP_TOKEN", ADMIN)
+            .env("DESK_LOG", "warn")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("desk serve starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let url = loop {
+            let line = lines.next().expect("a line").expect("readable");
+            if let Some(u) = line.strip_prefix("desk serve: listening on ") {
+                break u.to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        (Child(child), Server { handle: None, base: url, http: http(), _dir: None })
+    }
+
+    async fn pg_count(db: &str, sql: &str) -> i64 {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(db).await.expect("connect");
+        let (n,): (i64,) =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&mut c).await.expect("count");
+        n
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_two_processes_emit_one_warning_and_share_events_and_slack_work() {
+        let Some(db) = fresh_postgres().await else { return };
+        let (_pa, sa) = serve_process(&db);
+        let (_pb, sb) = serve_process(&db);
+        let team = sa.get(ADMIN, "/api/v1/teams").await;
+        if team["items"].as_array().is_none_or(|a| a.is_empty()) {
+            let (st, v) = sa.send(ADMIN, Method::POST, "/api/v1/teams", json!({"name": "Billing"})).await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+        }
+        let (st, v) = sa
+            .send(
+                ADMIN,
+                Method::PUT,
+                "/api/v1/sla-policies",
+                json!([{"name": "fast", "targets": {"first_response_min": 1}, "warning": {"percent": 100}}]),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        configure(&sa, true).await;
+        // SSE clients on both instances.
+        let mut on_a = open_events(&sa, ADMIN, None).await;
+        let mut on_b = open_events(&sb, ADMIN, None).await;
+        let (mut buf_a, mut buf_b) = (String::new(), String::new());
+        // A Slack event through A; its Slack retry lands on B and is stored once.
+        let e = envelope("Ev4PG", message("1700004000.000100", None, "U0PG", "Postgres 8181"));
+        assert_eq!(post_signed(&sa, &e, now_secs(), SECRET).await.0, StatusCode::OK);
+        assert_eq!(post_signed(&sb, &e, now_secs(), SECRET).await.0, StatusCode::OK);
+        let got = read_events(&mut on_b, &mut buf_b, 1).await;
+        assert_eq!(got[0].1, "ticket.created", "B sees the ticket A's worker (or its own) opened");
+        let id = got[0].2["ticket_id"].as_i64().expect("ticket id");
+        // Written through B, seen on A.
+        let (st, _) = sb
+            .send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{id}"), json!({"add_tags": ["via-b"]}))
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        // read_events fails after 10 s without an event, so these loops end.
+        loop {
+            let e = read_events(&mut on_a, &mut buf_a, 1).await.remove(0);
+            if e.1 == "ticket.updated" && e.2["data"]["changes"].to_string().contains("via-b") {
+                break;
+            }
+        }
+        // Both schedulers see the clock cross; the UNIQUE row lets exactly one emit.
+        let q = format!("SELECT COUNT(*) FROM events WHERE kind = 'sla.at_risk' AND ticket_id = {id}");
+        until("sla.at_risk", || async { (pg_count(&db, &q).await >= 1).then_some(()) }).await;
+        // Nudge both schedulers to look at the ticket again.
+        let (st, _) = sa
+            .send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{id}"), json!({"add_tags": ["via-a"]}))
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        loop {
+            let e = read_events(&mut on_b, &mut buf_b, 1).await.remove(0);
+            if e.1 == "ticket.updated" && e.2["data"]["changes"].to_string().contains("via-a") {
+                break;
+            }
+        }
+        assert_eq!(pg_count(&db, &q).await, 1);
+        assert_eq!(pg_count(&db, "SELECT COUNT(*) FROM slack_envelopes").await, 1);
+        assert_eq!(pg_count(&db, "SELECT COUNT(*) FROM tickets WHERE channel = 'slack'").await, 1);
+    }
+
+    /// Ingestion throughput (docs/performance.md): N signed events posted by 32 concurrent
+    /// senders; reports events/s stored (acknowledged) and events/s processed (converted to
+    /// tickets and messages), on SQLite and, with DESK_TEST_POSTGRES_URL, on PostgreSQL.
+    /// Run: `cargo test --release --test api slack::ingestion_throughput -- --ignored --nocapture`
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a benchmark: run explicitly with --ignored --nocapture"]
+    async fn ingestion_throughput() {
+        let n: usize = std::env::var("DESK_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(5000);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut targets = vec![("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display()))];
+        if let Some(pg) = fresh_postgres().await {
+            targets.push(("postgres", pg));
+        }
+        for (name, url) in targets {
+            let mut o = options(url, 0, Clock::system());
+            o.demo = None;
+            let handle = spawn(o).await.expect("server starts");
+            let s = Arc::new(Server { base: handle.url(), handle: Some(handle), http: http(), _dir: None });
+            let (st, v) = s.send(ADMIN, Method::POST, "/api/v1/teams", json!({"name": "Billing"})).await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+            configure(&s, true).await;
+            // A realistic message: rich_text with styles, a list, a mention and a link.
+            let started = Instant::now();
+            let senders = 32;
+            let mut tasks = Vec::new();
+            for w in 0..senders {
+                let s = s.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut i = w;
+                    while i < n {
+                        let ts = format!("1700100000.{i:06}");
+                        let mut m = message(&ts, if i % 4 == 3 { Some("1700100000.000000") } else { None }, &format!("U0N{}", i % 200), &format!("Order {i} failed"));
+                        m["blocks"][0]["elements"].as_array_mut().expect("elements").push(json!({"type": "rich_text_list", "style": "bullet", "indent": 0, "elements": [
+                            {"type": "rich_text_section", "elements": [{"type": "text", "text": "checked "}, {"type": "link", "url": "https://status.example.com", "text": "status"}]},
+                            {"type": "rich_text_section", "elements": [{"type": "user", "user_id": "U0AGENT"}, {"type": "text", "text": " please look", "style": {"italic": true}}]}
+                        ]}));
+                        let (st, _, _) = post_signed(&s, &envelope(&format!("EvBench{i}"), m), now_secs(), SECRET).await;
+                        assert_eq!(st, StatusCode::OK);
+                        i += senders;
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.expect("sender");
+            }
+            let stored = started.elapsed();
+            let deadline = Instant::now() + Duration::from_secs(600);
+            while count(&s, "SELECT COUNT(*) FROM slack_envelopes WHERE processed_at IS NULL").await > 0 {
+                assert!(Instant::now() < deadline, "processing did not finish");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let processed = started.elapsed();
+            let msgs = count(&s, "SELECT COUNT(*) FROM messages").await;
+            eprintln!(
+                "{name}: {n} events stored in {:.2} s ({:.0} events/s acknowledged); all processed after {:.2} s ({:.0} events/s stored and converted); {msgs} messages",
+                stored.as_secs_f64(),
+                n as f64 / stored.as_secs_f64(),
+                processed.as_secs_f64(),
+                n as f64 / processed.as_secs_f64()
+            );
+            if let Ok(s) = Arc::try_unwrap(s) {
+                s.stop().await;
+            }
+        }
+    }
 }

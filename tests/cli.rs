@@ -784,6 +784,99 @@ fn rate_limits_are_waited_out_with_retry_after() {
     assert!(!log.contains('\u{1b}'), "no colour in logs on a pipe: {log}");
 }
 
+#[test]
+fn admin_slack_workspaces_channels_and_auto_responders() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let home = Home::new();
+    home.login(&server);
+    // Secrets come from the environment and are never printed back.
+    let a = home
+        .desk()
+        .args([
+            "admin",
+            "slack",
+            "workspace",
+            "set",
+            "T0ACME",
+            "--name",
+            "Acme",
+            "--bot-user-id",
+            "U0BOT",
+            "--json",
+        ])
+        .env("DESK_SLACK_SIGNING_SECRET", "s3cret-signing")
+        .env("DESK_SLACK_BOT_TOKEN", "xoxb-s3cret")
+        .assert()
+        .success()
+        .stderr(contains("Saved Slack workspace T0ACME"));
+    assert!(!stdout_of(&a).contains("s3cret"));
+    // Changing a field without the secrets keeps them.
+    home.desk()
+        .args(["admin", "slack", "workspace", "set", "T0ACME", "--name", "Acme Inc", "--allow-bots"])
+        .env_remove("DESK_SLACK_SIGNING_SECRET")
+        .env_remove("DESK_SLACK_BOT_TOKEN")
+        .assert()
+        .success();
+    let a = home.desk().args(["admin", "slack", "workspace", "list", "--json"]).assert().success();
+    let v = json_of(&a);
+    assert_eq!(v[0]["name"], "Acme Inc");
+    assert_eq!(v[0]["signing_secret"], "***");
+    assert_eq!(v[0]["ignore_bots"], false);
+    // A new workspace without secrets is refused with the field named.
+    home.desk()
+        .args(["admin", "slack", "workspace", "set", "T0NEW"])
+        .env_remove("DESK_SLACK_SIGNING_SECRET")
+        .env_remove("DESK_SLACK_BOT_TOKEN")
+        .assert()
+        .code(1)
+        .stderr(contains("signing_secret"));
+    // Channels map by team name or id.
+    home.desk()
+        .args([
+            "admin",
+            "slack",
+            "channel",
+            "map",
+            "C0HELP",
+            "--team",
+            "billing",
+            "--workspace",
+            "T0ACME",
+            "--name",
+            "help",
+        ])
+        .assert()
+        .success()
+        .stderr(contains("Mapped C0HELP"));
+    home.desk()
+        .args(["admin", "slack", "channel", "map", "C0X", "--team", "nope", "--workspace", "T0ACME"])
+        .assert()
+        .code(3)
+        .stderr(contains("no team named"));
+    let a = home.desk().args(["admin", "slack", "channel", "list"]).assert().success();
+    let out = stdout_of(&a);
+    assert!(out.contains("C0HELP") && out.contains("help") && out.contains("T0ACME"), "{out}");
+    // Auto-responders from stdin, then read back.
+    home.desk()
+        .args(["admin", "auto-responders", "set", "-"])
+        .write_stdin(r#"[{"name": "ack", "actions": {"reply_markdown": "Thanks {{contact.first_name}}!"}}]"#)
+        .assert()
+        .success()
+        .stderr(contains("Saved 1 auto-responder rule"));
+    let a = home.desk().args(["admin", "auto-responders", "get"]).assert().success();
+    assert_eq!(json_of(&a)["items"][0]["name"], "ack");
+    home.desk()
+        .args(["admin", "auto-responders", "set", "-"])
+        .write_stdin("not json")
+        .assert()
+        .code(2)
+        .stderr(contains("not a JSON array of rules"));
+    home.desk().args(["admin", "slack", "channel", "unmap", "C0HELP"]).assert().success();
+    home.desk().args(["admin", "slack", "workspace", "remove", "T0ACME"]).assert().success();
+    home.desk().args(["admin", "slack", "workspace", "remove", "T0ACME"]).assert().code(3);
+}
+
 /// The typed `ApiClient` the CLI and the console are built on, method by method against the
 /// real server: every response decodes into its model type.
 #[test]

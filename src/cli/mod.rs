@@ -3,6 +3,7 @@
 //! The contract (DESIGN §7): data to stdout, messages to stderr, `--json` with
 //! stable snake_case keys, exit codes from [`exit::Exit`].
 
+pub mod admin;
 pub mod auth;
 pub mod console;
 pub mod convert;
@@ -86,6 +87,9 @@ pub enum Command {
     /// SLA tools: `desk sla eval [FILE]` evaluates a ticket's clocks.
     #[command(subcommand)]
     Sla(sla::SlaCommand),
+    /// Administration: Slack workspaces and channels, auto-responders (admin token).
+    #[command(subcommand)]
+    Admin(admin::AdminCmd),
     /// Convert rich text: Block Kit, mrkdwn, Markdown or TipTap to TipTap, Markdown, text, ANSI or Block Kit.
     Convert(convert::ConvertArgs),
 }
@@ -108,6 +112,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Sla(cmd)) => sla::run(cmd),
         Some(Command::Convert(args)) => convert::run(&args, &cli.global),
+        Some(Command::Admin(cmd)) => admin::run(cmd, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

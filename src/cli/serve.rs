@@ -32,6 +32,9 @@ pub struct ServeArgs {
     /// Concurrent event streams per token.
     #[arg(long, default_value_t = 50)]
     pub max_streams_per_token: usize,
+    /// Slack Web API base URL (replies are posted to {URL}/chat.postMessage).
+    #[arg(long, env = "DESK_SLACK_API_URL", default_value = "https://slack.com/api")]
+    pub slack_api_url: String,
 }
 
 /// The data directory: DESK_DATA_DIR, else the platform's data directory for desk.
@@ -61,6 +64,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
     opts.rate_limit_per_sec = args.rate_limit;
     opts.rate_limit_burst = args.rate_burst;
     opts.max_streams_per_token = args.max_streams_per_token;
+    opts.slack_api_url = args.slack_api_url;
     let rt = tokio::runtime::Runtime::new()
         .map_err(|e| CliError::new(Exit::Error, format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async move {

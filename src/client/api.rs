@@ -162,7 +162,7 @@ pub fn new_idempotency_key() -> String {
 }
 
 /// One request as the retry loop sees it.
-struct Request {
+pub(crate) struct Request {
     method: Method,
     path: String,
     query: Vec<(&'static str, String)>,
@@ -174,7 +174,7 @@ struct Request {
 }
 
 impl Request {
-    fn new(method: Method, path: impl Into<String>) -> Request {
+    pub(crate) fn new(method: Method, path: impl Into<String>) -> Request {
         Request {
             method,
             path: path.into(),
@@ -186,7 +186,7 @@ impl Request {
         }
     }
 
-    fn json(mut self, body: &impl Serialize) -> Result<Request, ApiError> {
+    pub(crate) fn json(mut self, body: &impl Serialize) -> Result<Request, ApiError> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| ApiError::Config(format!("cannot encode request body: {e}")))?;
         self.body = Some(bytes);
@@ -332,7 +332,7 @@ impl ApiClient {
     }
 
     /// Sends one logical request with retries; returns the successful response's body.
-    async fn execute(&self, req: Request) -> Result<Vec<u8>, ApiError> {
+    pub(crate) async fn execute(&self, req: Request) -> Result<Vec<u8>, ApiError> {
         let url = self.url(&format!("api/v1/{}", req.path.trim_start_matches('/')))?;
         let shown = url.as_str().to_owned();
         let policy = &self.inner.options.retry;
@@ -414,7 +414,7 @@ impl ApiClient {
         }
     }
 
-    async fn call<T: DeserializeOwned>(&self, req: Request) -> Result<T, ApiError> {
+    pub(crate) async fn call<T: DeserializeOwned>(&self, req: Request) -> Result<T, ApiError> {
         let path = req.path.clone();
         let body = self.execute(req).await?;
         serde_json::from_slice(&body).map_err(|e| ApiError::Decode {

@@ -3,6 +3,7 @@
 //! Everything here talks to a desk server only through [`ApiClient`]; the CLI and the
 //! console share it, and share the [`Outbox`] and [`Drafts`] in the data directory.
 
+mod admin;
 mod api;
 mod atomic;
 mod drafts;

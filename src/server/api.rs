@@ -24,6 +24,7 @@ use crate::model::*;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
+    let state_for_metrics = state.clone();
     let authed = Router::new()
         .route("/me", get(me))
         .route("/tickets", get(list_tickets).post(create_ticket))
@@ -51,10 +52,12 @@ pub fn router(state: AppState) -> Router {
         .route("/notifications", get(list_notifications))
         .route("/notifications/{id}/read", post(read_notification))
         .route("/events", get(events))
+        .merge(super::metrics::admin_routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), super::auth::authenticate));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v1/openapi.json", get(openapi_json))
+        .merge(super::metrics::public_routes())
         .nest("/api/v1", authed)
         .fallback(not_found)
         .with_state(state)
@@ -62,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn(envelope))
+        .layer(middleware::from_fn_with_state(state_for_metrics, super::metrics::count))
 }
 
 async fn not_found() -> AppError {
@@ -271,6 +275,10 @@ pub async fn create_ticket(
     idempotent(&app, &who, key, "POST /tickets", &body.canonical, || async {
         let now = app.now();
         let row = tickets::create(&app.store, &app.policies, &who, &body.value, now).await?;
+        // Auto-responders run before the answer so it shows what they changed.
+        super::automation::on_ticket_created(&app, row.id, body.value.body_markdown.as_deref()).await;
+        let row = tickets::get_visible(&app.store, &who, row.id).await?;
+        let now = app.now();
         let t = tickets::render_one(&app.store, &app.policies, &row, now).await?;
         Ok((StatusCode::CREATED, to_value(&t)?))
     })

@@ -76,6 +76,16 @@ impl Hub {
         Hub { tx, last: Arc::new(AtomicI64::new(0)), streams: Arc::new(Mutex::new(HashMap::new())) }
     }
 
+    /// Every event this process fans out (background workers wake on them).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Routed>> {
+        self.tx.subscribe()
+    }
+
+    /// Open `GET /events` streams in this process.
+    pub fn stream_count(&self) -> usize {
+        self.streams.lock().unwrap_or_else(|p| p.into_inner()).values().sum()
+    }
+
     fn acquire(&self, key: &str, max: usize) -> Option<StreamPermit> {
         let mut s = self.streams.lock().unwrap_or_else(|p| p.into_inner());
         let n = s.entry(key.to_owned()).or_insert(0);

@@ -6,12 +6,15 @@
 
 pub mod api;
 pub mod auth;
+pub mod automation;
 pub mod demo;
 pub mod error;
 pub mod events;
 pub mod extract;
 pub mod glue;
+pub mod metrics;
 pub mod openapi;
+pub mod slack;
 pub mod store;
 
 use std::collections::HashMap;
@@ -73,6 +76,10 @@ pub struct ServeOptions {
     /// How long events stay replayable; older `Last-Event-ID`s get `event: resync`.
     pub event_retention: Duration,
     pub clock: Clock,
+    /// Slack Web API base URL (`--slack-api-url`, DESK_SLACK_API_URL); tests point it at a local server.
+    pub slack_api_url: String,
+    /// Run the SLA warning scheduler (`sla.at_risk` / `sla.breached` events and notifications).
+    pub sla_warnings: bool,
 }
 
 impl ServeOptions {
@@ -87,6 +94,11 @@ impl ServeOptions {
             max_streams_per_token: 50,
             event_retention: Duration::from_secs(7 * 24 * 3600),
             clock: Clock::system(),
+            slack_api_url: std::env::var("DESK_SLACK_API_URL")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "https://slack.com/api".into()),
+            sla_warnings: true,
         }
     }
 }
@@ -113,6 +125,8 @@ pub struct Inner {
     pub clock: Clock,
     pub shutdown: CancellationToken,
     pub max_streams_per_token: usize,
+    /// Slack and automation workers' shared state and the `/metrics` counters.
+    pub slack: Arc<slack::Runtime>,
     principals: Mutex<HashMap<String, (Instant, Principal)>>,
 }
 
@@ -157,6 +171,8 @@ pub struct ServerHandle {
     state: AppState,
     task: tokio::task::JoinHandle<()>,
     fanout: tokio::task::JoinHandle<()>,
+    /// Slack ingest and outbound workers, the SLA warning scheduler.
+    workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl ServerHandle {
@@ -181,6 +197,9 @@ impl ServerHandle {
             tracing::warn!("in-flight requests did not finish within 30 s; stopping anyway");
         }
         let _ = self.fanout.await;
+        for w in self.workers {
+            let _ = w.await;
+        }
         self.state.store.close().await;
     }
 
@@ -233,6 +252,7 @@ pub async fn spawn(opts: ServeOptions) -> Result<ServerHandle, ServeError> {
         clock: opts.clock.clone(),
         shutdown: shutdown.clone(),
         max_streams_per_token: opts.max_streams_per_token,
+        slack: Arc::new(slack::Runtime::new(&opts.slack_api_url)),
         principals: Mutex::new(HashMap::new()),
     }));
     let fanout = tokio::spawn(events::run_fanout(
@@ -242,6 +262,13 @@ pub async fn spawn(opts: ServeOptions) -> Result<ServerHandle, ServeError> {
         opts.event_retention,
         opts.clock.clone(),
     ));
+    let mut workers = vec![
+        tokio::spawn(slack::ingest::run_worker(state.clone())),
+        tokio::spawn(slack::outbound::run_worker(state.clone())),
+    ];
+    if opts.sla_warnings {
+        workers.push(tokio::spawn(automation::warnings::run(state.clone())));
+    }
     let app = api::router(state.clone());
     let token = shutdown.clone();
     let task = tokio::spawn(async move {
@@ -253,7 +280,7 @@ pub async fn spawn(opts: ServeOptions) -> Result<ServerHandle, ServeError> {
         }
     });
     tracing::info!(%addr, db = %redact(&opts.db_url), "desk serve is listening");
-    Ok(ServerHandle { addr, state, task, fanout })
+    Ok(ServerHandle { addr, state, task, fanout, workers })
 }
 
 /// The database URL without its password, for logs.

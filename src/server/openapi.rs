@@ -22,6 +22,12 @@ use super::api;
         api::get_account, api::account_context, api::create_activity,
         api::list_tasks, api::create_task, api::patch_task, api::resolve,
         api::list_notifications, api::read_notification, api::events,
+        crate::server::slack::ingest::events,
+        crate::server::slack::admin::list_workspaces, crate::server::slack::admin::put_workspace,
+        crate::server::slack::admin::delete_workspace, crate::server::slack::admin::list_channels,
+        crate::server::slack::admin::put_channel, crate::server::slack::admin::delete_channel,
+        crate::server::automation::get_rules, crate::server::automation::put_rules,
+        crate::server::metrics::metrics,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -33,6 +33,7 @@ use crate::model::Event;
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../../migrations/sqlite/0001_init.sql")),
     (2, "covering queue indexes", include_str!("../../../migrations/sqlite/0002_covering_queue_indexes.sql")),
+    (3, "slack", include_str!("../../../migrations/sqlite/0003_slack.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../../migrations/postgres/0001_init.sql")),
@@ -41,6 +42,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "covering queue indexes",
         include_str!("../../../migrations/postgres/0002_covering_queue_indexes.sql"),
     ),
+    (3, "slack", include_str!("../../../migrations/postgres/0003_slack.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

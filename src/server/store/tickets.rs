@@ -413,7 +413,10 @@ async fn team_exists(conn: &mut sqlx::AnyConnection, team: i64) -> Result<bool, 
 }
 
 /// The SLA policy a ticket of `team` follows: the team's, else the first policy.
-async fn policy_for_team(conn: &mut sqlx::AnyConnection, team: i64) -> Result<Option<i64>, AppError> {
+pub(crate) async fn policy_for_team(
+    conn: &mut sqlx::AnyConnection,
+    team: i64,
+) -> Result<Option<i64>, AppError> {
     let (p,): (Option<i64>,) = sqlx::query_as(
         "SELECT COALESCE((SELECT sla_policy_id FROM teams WHERE id = $1), (SELECT MIN(id) FROM sla_policies))",
     )
@@ -424,7 +427,7 @@ async fn policy_for_team(conn: &mut sqlx::AnyConnection, team: i64) -> Result<Op
 }
 
 /// Recomputes `next_sla_due_at` (and the sort key) of a row from its policy and history.
-async fn refresh_sla(
+pub(crate) async fn refresh_sla(
     tx: &mut WriteTx,
     cache: &PolicyCache,
     row: &mut TicketRow,
@@ -446,13 +449,13 @@ async fn refresh_sla(
     Ok(())
 }
 
-fn push_log(row: &mut TicketRow, at: i64, kind: SlaLogKind) {
+pub(crate) fn push_log(row: &mut TicketRow, at: i64, kind: SlaLogKind) {
     let mut log = row.log();
     log.push(SlaLogEntry { at, kind });
     row.sla_log = serde_json::to_string(&log).unwrap_or_else(|_| "[]".into());
 }
 
-async fn save(tx: &mut WriteTx, row: &TicketRow, tags_changed: bool) -> Result<(), AppError> {
+pub(crate) async fn save(tx: &mut WriteTx, row: &TicketRow, tags_changed: bool) -> Result<(), AppError> {
     sqlx::query(
         "UPDATE tickets SET subject = $1, status = $2, priority = $3, assignee_id = $4, team_id = $5, tags = $6, \
          snoozed_until = $7, updated_at = $8, version = $9, sla_policy_id = $10, sla_log = $11, \
@@ -482,7 +485,11 @@ async fn save(tx: &mut WriteTx, row: &TicketRow, tags_changed: bool) -> Result<(
     Ok(())
 }
 
-async fn insert_tags(conn: &mut sqlx::AnyConnection, id: i64, tags: &[String]) -> Result<(), AppError> {
+pub(crate) async fn insert_tags(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+    tags: &[String],
+) -> Result<(), AppError> {
     for t in tags {
         sqlx::query("INSERT INTO ticket_tags (ticket_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(id)
@@ -645,7 +652,7 @@ pub async fn create(
     get_visible(store, who, id).await
 }
 
-async fn insert_message(
+pub(crate) async fn insert_message(
     tx: &mut WriteTx,
     ticket: i64,
     team: i64,
@@ -1016,6 +1023,10 @@ pub async fn add_message(
     let at = ms(now);
     let author = Author { kind: AuthorKind::Agent, id: Some(who.agent_id), name: who.name.clone() };
     let id = insert_message(&mut tx, ticket, row.team_id, &author, visibility, &body, now).await?;
+    if visibility == Visibility::Public {
+        // A public reply on a Slack-born ticket goes back to its thread (durable job).
+        crate::server::slack::outbound::enqueue_reply(&mut tx, &row, id, &body.markdown, now).await?;
+    }
     match visibility {
         Visibility::Public => {
             push_log(&mut row, at, SlaLogKind::AgentReply);
