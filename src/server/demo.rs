@@ -652,7 +652,7 @@ async fn flush(
         for (i, t) in tickets.iter().enumerate() {
             let pix = policy_ids.iter().position(|p| *p == t.policy).unwrap_or(0);
             let compiled = cache.get(t.policy, &policy_texts[pix]);
-            let next = glue::next_due(&glue::report(compiled.as_deref(), &t.log, now)).map(ms);
+            let next = glue::next_due(&glue::report(compiled.as_deref(), &t.log, now), t.status).map(ms);
             if i > 0 {
                 sql.push(", ");
             }

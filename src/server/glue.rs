@@ -101,8 +101,14 @@ pub fn report(policy: Option<&CompiledPolicy>, log: &[SlaLogEntry], now: Timesta
     crate::sla::evaluate(policy, &events, now)
 }
 
-/// What `next_sla_due_at` stores: the soonest due instant of a running clock.
-pub fn next_due(report: &SlaReport) -> Option<Timestamp> {
+/// What `next_sla_due_at` stores: the soonest due instant of a running clock, and nothing for a
+/// solved or closed ticket. DESIGN §5 keeps reply clocks running whatever the status (a customer
+/// message on a closed ticket opens a next-response cycle), but a finished ticket must not sort into
+/// "soonest due first" queues or "Breaching soon" views; reopening it recomputes the column.
+pub fn next_due(report: &SlaReport, status: Status) -> Option<Timestamp> {
+    if !status.is_open() {
+        return None;
+    }
     crate::sla::next_due_at(report)
 }
 
@@ -148,6 +154,31 @@ impl PolicyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finished_tickets_have_no_next_due() {
+        let policy = SlaPolicy {
+            id: None,
+            name: "24x7".into(),
+            timezone: "UTC".into(),
+            schedule: vec![],
+            holidays: vec![],
+            targets: crate::model::SlaTargets {
+                first_response_min: Some(60),
+                next_response_min: None,
+                resolution_min: None,
+            },
+            targets_by_priority: Default::default(),
+            warning: None,
+            pause_statuses: vec![Status::Pending],
+        };
+        let compiled = CompiledPolicy::compile(&policy).expect("valid policy");
+        let log = vec![SlaLogEntry { at: 0, kind: SlaLogKind::Created }];
+        let report = report(Some(&compiled), &log, Timestamp::from_second(600).expect("valid"));
+        assert!(next_due(&report, Status::Open).is_some(), "an unanswered open ticket is due");
+        assert_eq!(next_due(&report, Status::Solved), None);
+        assert_eq!(next_due(&report, Status::Closed), None);
+    }
 
     #[test]
     fn log_entries_round_trip() {

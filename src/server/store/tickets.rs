@@ -444,7 +444,7 @@ pub(crate) async fn refresh_sla(
         None => None,
     };
     let report = glue::report(policy.as_deref(), &row.log(), now);
-    row.next_sla_due_at = glue::next_due(&report).map(ms);
+    row.next_sla_due_at = glue::next_due(&report, row.status()).map(ms);
     row.sla_sort = row.next_sla_due_at.unwrap_or(i64::MAX);
     Ok(())
 }

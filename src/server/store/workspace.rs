@@ -306,7 +306,9 @@ pub async fn put_sla_policies(
     for (id, pid, log) in open {
         let policy = pid.and_then(|p| texts.get(&p).and_then(|t| cache.get(p, t)));
         let log: Vec<glue::SlaLogEntry> = serde_json::from_str(&log).unwrap_or_default();
-        let next = glue::next_due(&glue::report(policy.as_deref(), &log, now)).map(ms);
+        // Only open tickets are selected above.
+        let next =
+            glue::next_due(&glue::report(policy.as_deref(), &log, now), crate::model::Status::Open).map(ms);
         sqlx::query("UPDATE tickets SET next_sla_due_at = $1, sla_sort = $2 WHERE id = $3")
             .bind(next)
             .bind(next.unwrap_or(i64::MAX))
