@@ -485,6 +485,9 @@ async fn scenario_bad_input(s: &Server) {
             .request(m, format!("{}{p}", s.base))
             .bearer_auth(ADMIN)
             .header("content-type", "application/json")
+            // One connection per case: after refusing an oversized body the server closes the
+            // connection, and a pooled connection reused by the next case would fail to send.
+            .header("connection", "close")
             .body(body)
             .send()
     };
