@@ -3,137 +3,15 @@
 //! Pure: `now` and the agent's time zone are passed in. A day without a time means 09:00
 //! (the start of a working day), which is what "snooze until tomorrow" usually wants.
 
-use jiff::civil::{Date, Time, Weekday};
+use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Timestamp, ZonedDateTime};
 
+/// Parses a natural time with the same parser as the CLI's `--snooze`, so the console's `z`
+/// and `desk tickets update --snooze` accept the same words.
 pub fn parse(input: &str, now: Timestamp, tz: &TimeZone) -> Result<Timestamp, String> {
-    let s = input.trim().to_lowercase();
-    let s = s.strip_prefix("in ").unwrap_or(&s).trim().to_string();
-    if s.is_empty() {
-        return Err("type a time like `2h`, `tomorrow 9am` or `mon`".into());
-    }
-    if let Some(d) = relative(&s) {
-        return Ok(now + d);
-    }
-    let today = now.to_zoned_datetime(tz.clone());
-    let words: Vec<&str> = s.split_whitespace().collect();
-    let (day_word, time_word) = match words.as_slice() {
-        [one] => (Some(*one), None),
-        [a, b] if *a == "next" && *b == "week" => (Some("next week"), None),
-        [a, b] => (Some(*a), Some(*b)),
-        [a, b, c] if *a == "next" && *b == "week" => (Some("next week"), Some(*c)),
-        _ => return Err(format!("cannot read `{input}` as a time; try `2h`, `tomorrow 9am`, `fri 14:00`")),
-    };
-    // A lone time ("9am", "14:30") means the next such time.
-    if let (Some(w), None) = (day_word, time_word)
-        && let Some(t) = time_of_day(w)
-    {
-        let mut at = at_local(today.date(), t, tz)?;
-        if at <= now {
-            at = at_local(today.date().tomorrow().map_err(|e| e.to_string())?, t, tz)?;
-        }
-        return Ok(at);
-    }
-    let day = match day_word.unwrap_or("") {
-        "today" => today.date(),
-        "tomorrow" | "tmr" | "tom" => today.date().tomorrow().map_err(|e| e.to_string())?,
-        "next week" => next_weekday(&today, Weekday::Monday),
-        w => {
-            if let Some(wd) = weekday(w) {
-                next_weekday(&today, wd)
-            } else if let Ok(d) = w.parse::<Date>() {
-                d
-            } else {
-                return Err(format!(
-                    "cannot read `{input}` as a time; try `2h`, `tomorrow 9am`, `fri 14:00`"
-                ));
-            }
-        }
-    };
-    let t = match time_word {
-        Some(w) => time_of_day(w).ok_or_else(|| format!("`{w}` is not a time of day (try 9am or 14:30)"))?,
-        None => Time::constant(9, 0, 0, 0),
-    };
-    let at = at_local(day, t, tz)?;
-    if at <= now {
-        return Err(format!("`{input}` is in the past"));
-    }
-    Ok(at)
+    crate::client::parse_when(input, &now.to_zoned_datetime(tz.clone())).map_err(|e| e.to_string())
 }
 
-fn relative(s: &str) -> Option<SignedDuration> {
-    let compact: String = s.split_whitespace().collect();
-    let digits: String = compact.chars().take_while(|c| c.is_ascii_digit()).collect();
-    if digits.is_empty() {
-        return None;
-    }
-    let n: i64 = digits.parse().ok()?;
-    let unit = &compact[digits.len()..];
-    let secs = match unit {
-        "m" | "min" | "mins" | "minute" | "minutes" => 60,
-        "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
-        "d" | "day" | "days" => 86_400,
-        "w" | "wk" | "week" | "weeks" => 7 * 86_400,
-        _ => return None,
-    };
-    Some(SignedDuration::from_secs(n.checked_mul(secs)?))
-}
-
-fn weekday(w: &str) -> Option<Weekday> {
-    Some(match w {
-        "mon" | "monday" => Weekday::Monday,
-        "tue" | "tues" | "tuesday" => Weekday::Tuesday,
-        "wed" | "wednesday" => Weekday::Wednesday,
-        "thu" | "thur" | "thurs" | "thursday" => Weekday::Thursday,
-        "fri" | "friday" => Weekday::Friday,
-        "sat" | "saturday" => Weekday::Saturday,
-        "sun" | "sunday" => Weekday::Sunday,
-        _ => return None,
-    })
-}
-
-/// The next given weekday strictly after today ("mon" on a Monday means next Monday).
-fn next_weekday(today: &ZonedDateTime, wd: Weekday) -> Date {
-    let mut d = today.date();
-    for _ in 0..7 {
-        d = d.tomorrow().unwrap_or(d);
-        if d.weekday() == wd {
-            break;
-        }
-    }
-    d
-}
-
-fn time_of_day(w: &str) -> Option<Time> {
-    let (body, pm, am) = if let Some(b) = w.strip_suffix("pm") {
-        (b, true, false)
-    } else if let Some(b) = w.strip_suffix("am") {
-        (b, false, true)
-    } else {
-        (w, false, false)
-    };
-    let (h, m) = match body.split_once(':') {
-        Some((h, m)) => (h.parse::<i8>().ok()?, m.parse::<i8>().ok()?),
-        None if pm || am => (body.parse::<i8>().ok()?, 0),
-        None => return None,
-    };
-    if (pm || am) && !(1..=12).contains(&h) {
-        return None;
-    }
-    let h = match (pm, am) {
-        (true, _) if h < 12 => h + 12,
-        (_, true) if h == 12 => 0,
-        _ => h,
-    };
-    Time::new(h, m, 0, 0).ok()
-}
-
-fn at_local(d: Date, t: Time, tz: &TimeZone) -> Result<Timestamp, String> {
-    d.to_datetime(t).to_zoned_datetime(tz.clone()).map(|z| z.timestamp()).map_err(|e| e.to_string())
-}
-
-/// "Thu 26 Nov 09:00" in the agent's zone, for previews.
 pub fn describe(at: Timestamp, tz: &TimeZone) -> String {
     at.to_zoned_datetime(tz.clone()).strftime("%a %-d %b %H:%M").to_string()
 }
@@ -153,6 +31,7 @@ pub fn age(from: Timestamp, now: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::SignedDuration;
 
     // Wednesday 25 Nov 2026, 17:00 UTC.
     fn now() -> Timestamp {
