@@ -120,6 +120,8 @@ impl Home {
             .env_remove("DESK_SERVER")
             .env_remove("DESK_TOKEN")
             .env_remove("DESK_PROFILE")
+            // Never the developer's own keychain; the keychain test sets up a private one.
+            .env("DESK_CREDENTIAL_STORE", "file")
             .env_remove("NO_COLOR")
             .env_remove("COLUMNS")
             .timeout(Duration::from_secs(60));
@@ -1068,4 +1070,206 @@ fn the_api_client_speaks_every_endpoint() {
             Err(ApiError::Forbidden { .. })
         ));
     });
+}
+
+/// A private D-Bus session with GNOME Keyring's Secret Service in it, under a temp HOME, so
+/// the keychain test never touches the developer's own keyring.
+struct PrivateKeyring {
+    dir: tempfile::TempDir,
+    bus: Child,
+    keyring: Option<Child>,
+    address: String,
+}
+
+impl PrivateKeyring {
+    /// None (the test is skipped) when the tools are missing, unless DESK_REQUIRE_KEYCHAIN=1
+    /// (CI installs them), where that is a failure.
+    fn start() -> Option<PrivateKeyring> {
+        // Spawning is the test of presence: some of these exit non-zero on --version.
+        let have = |tool: &str| Command::new(tool).arg("--version").output().is_ok();
+        let missing: Vec<&str> = ["dbus-daemon", "gnome-keyring-daemon", "secret-tool", "dbus-send"]
+            .into_iter()
+            .filter(|t| !have(t))
+            .collect();
+        if !missing.is_empty() {
+            assert!(
+                std::env::var("DESK_REQUIRE_KEYCHAIN").ok().as_deref() != Some("1"),
+                "DESK_REQUIRE_KEYCHAIN=1 but {missing:?} are missing (apt install dbus-daemon gnome-keyring libsecret-tools)"
+            );
+            eprintln!("skipping the keychain test: {missing:?} not installed");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        std::fs::create_dir_all(&run).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut address = String::new();
+        let mut out = bus.stdout.take().unwrap();
+        let mut byte = [0u8; 1];
+        while out.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+            address.push(byte[0] as char);
+        }
+        let mut me = PrivateKeyring { dir, bus, keyring: None, address };
+        me.start_keyring();
+        Some(me)
+    }
+
+    fn start_keyring(&mut self) {
+        let mut keyring = self
+            .env(&mut Command::new("gnome-keyring-daemon"))
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // --unlock reads the login keyring's password from stdin until EOF.
+        keyring.stdin.take().unwrap().write_all(b"test-keyring-password").unwrap();
+        self.keyring = Some(keyring);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let owned = self
+                .env(&mut Command::new("dbus-send"))
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.secrets",
+                ])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&owned.stdout).contains("boolean true") {
+                return;
+            }
+            assert!(Instant::now() < deadline, "gnome-keyring-daemon did not come up on the private bus");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn env<'c>(&self, c: &'c mut Command) -> &'c mut Command {
+        c.env("HOME", self.dir.path().join("home"))
+            .env("XDG_DATA_HOME", self.dir.path().join("home/.local/share"))
+            .env("XDG_RUNTIME_DIR", self.dir.path().join("run"))
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+    }
+
+    /// The secret the keyring holds for desk's item, via libsecret's own tool.
+    fn lookup(&self, user: &str) -> Option<String> {
+        let out = self
+            .env(&mut Command::new("secret-tool"))
+            .args(["lookup", "service", "desk", "username", user])
+            .output()
+            .unwrap();
+        let s = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        (out.status.success() && !s.is_empty()).then_some(s)
+    }
+}
+
+impl Drop for PrivateKeyring {
+    fn drop(&mut self) {
+        if let Some(mut k) = self.keyring.take() {
+            let _ = k.kill();
+            let _ = k.wait();
+        }
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
+}
+
+#[test]
+fn login_keeps_the_token_in_the_os_keychain_when_one_answers() {
+    let Some(keyring) = PrivateKeyring::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let home = Home::new();
+    home.quick_retries();
+    let desk = |keyring: &PrivateKeyring| {
+        let mut c = home.desk();
+        c.env("DESK_CREDENTIAL_STORE", "auto")
+            .env("HOME", keyring.dir.path().join("home"))
+            .env("XDG_RUNTIME_DIR", keyring.dir.path().join("run"))
+            .env("DBUS_SESSION_BUS_ADDRESS", &keyring.address);
+        c
+    };
+    let user = format!("default@{}", server.url());
+    let creds = home.path().join("config/credentials.toml");
+
+    desk(&keyring)
+        .args(["login", "--server", &server.url()])
+        .write_stdin(format!("{TOKEN}\n"))
+        .assert()
+        .success()
+        .stderr(contains("Token saved in the Secret Service").and(contains(TOKEN).not()));
+    // The secret is in the keyring (read back by libsecret, not by desk), not in the file.
+    assert_eq!(keyring.lookup(&user).as_deref(), Some(TOKEN));
+    let file = std::fs::read_to_string(&creds).unwrap();
+    assert!(!file.contains(TOKEN), "{file}");
+    assert!(file.contains("keychain = true"), "{file}");
+
+    // Commands read the token from the keychain.
+    let a = desk(&keyring).args(["tickets", "list", "--json"]).assert().success();
+    assert!(json_of(&a).is_array() || json_of(&a).is_object());
+    desk(&keyring)
+        .args(["config", "show"])
+        .assert()
+        .success()
+        .stdout(contains("OS keychain (desk login)").and(contains(TOKEN).not()));
+
+    // Where the keychain cannot be reached (another session's bus), a command says where
+    // the token is and what to do.
+    desk(&keyring)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .args(["tickets", "list"])
+        .assert()
+        .failure()
+        .stderr(contains("OS keychain, which is not reachable").and(contains("desk login")));
+
+    // `file` mode writes the file, and deletes the copy the earlier login left in the keychain.
+    home.desk()
+        .env("HOME", keyring.dir.path().join("home"))
+        .env("XDG_RUNTIME_DIR", keyring.dir.path().join("run"))
+        .env("DBUS_SESSION_BUS_ADDRESS", &keyring.address)
+        .args(["login", "--server", &server.url()])
+        .write_stdin(format!("{TOKEN}\n"))
+        .assert()
+        .success()
+        .stderr(contains("credentials.toml (mode 0600)"));
+    assert!(std::fs::read_to_string(&creds).unwrap().contains(TOKEN));
+    assert_eq!(keyring.lookup(&user), None);
+
+    // Back to the keychain: the file loses its copy; logout deletes the keychain item.
+    desk(&keyring)
+        .args(["login", "--server", &server.url()])
+        .write_stdin(format!("{TOKEN}\n"))
+        .assert()
+        .success()
+        .stderr(contains("Token saved in the Secret Service"));
+    assert!(!std::fs::read_to_string(&creds).unwrap().contains(TOKEN));
+    assert_eq!(keyring.lookup(&user).as_deref(), Some(TOKEN));
+    desk(&keyring).args(["logout"]).assert().success().stderr(contains("stored token was deleted"));
+    assert_eq!(keyring.lookup(&user), None);
+    assert!(!std::fs::read_to_string(&creds).unwrap().contains("keychain"));
+
+    // `keychain` mode without a keychain refuses instead of falling back.
+    home.desk()
+        .env("DESK_CREDENTIAL_STORE", "keychain")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("XDG_RUNTIME_DIR", keyring.dir.path().join("nowhere"))
+        .args(["login", "--server", &server.url()])
+        .write_stdin(format!("{TOKEN}\n"))
+        .assert()
+        .failure()
+        .stderr(contains("credential_store is \"keychain\""));
 }

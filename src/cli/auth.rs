@@ -6,7 +6,7 @@ use super::ctx::{Ctx, block_on, stdin_is_tty};
 use super::output::{self, Out, OutputArgs, note};
 use super::{CliError, Exit, GlobalArgs};
 use crate::client::{ApiClient, ApiError};
-use crate::config::{EXAMPLE_CONFIG, Token, check_server_url};
+use crate::config::{Config, EXAMPLE_CONFIG, Paths, Token, check_server_url};
 
 #[derive(Debug, clap::Args)]
 pub struct LoginArgs {
@@ -38,13 +38,16 @@ pub fn login(args: LoginArgs, global: &GlobalArgs) -> Result<(), CliError> {
             ),
             e => CliError::from(e),
         })?;
-        ctx.store.save(&ctx.profile.name, &server, &token)?;
+        let saved = ctx.store.save(&ctx.profile.name, &server, &token)?;
+        if let crate::config::Saved::File { why_not_keychain: Some(why) } = &saved {
+            note(&format!("No OS keychain: {why}."));
+        }
         note(&format!(
             "Logged in to {server} as {} <{}> (profile `{}`).\nToken saved in {}.",
             output::clean(&me.agent.name, true),
             output::clean(&me.agent.email, true),
             ctx.profile.name,
-            ctx.store.describe()
+            ctx.store.describe_saved(&saved)
         ));
         Ok(())
     })?
@@ -108,15 +111,18 @@ fn prompt_token(server: &str) -> Result<Token, CliError> {
 }
 
 pub fn logout(global: &GlobalArgs) -> Result<(), CliError> {
-    let ctx = Ctx::load(global)?;
-    if ctx.store.remove(&ctx.profile.name)? {
-        note(&format!(
-            "Logged out of profile `{}`; its token was removed from {}.",
-            ctx.profile.name,
-            ctx.store.path().display()
-        ));
+    // Not `Ctx::load`: that reads the token, and logging out must work when the keychain
+    // holding it is gone or the token is bad.
+    super::ctx::init_logging(global.verbose, global.color);
+    let paths = Paths::from_env()?;
+    let config = Config::load(&paths)?;
+    let env = |k: &str| std::env::var(k).ok();
+    let store = config.credential_store(&paths, &env)?;
+    let (profile, _) = config.profile_name(global.profile.as_deref(), &env);
+    if store.remove(&profile)? {
+        note(&format!("Logged out of profile `{profile}`; its stored token was deleted."));
     } else {
-        note(&format!("Profile `{}` had no stored token.", ctx.profile.name));
+        note(&format!("Profile `{profile}` had no stored token."));
     }
     Ok(())
 }

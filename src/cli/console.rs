@@ -4,7 +4,7 @@
 
 use super::{CliError, ColorChoice, Exit, GlobalArgs};
 use crate::client::ApiClient;
-use crate::config::{Config, CredentialStore, Paths};
+use crate::config::{Config, Paths};
 use crate::tui::app::App;
 use crate::tui::keymap::Keymap;
 use crate::tui::runtime::Runtime;
@@ -20,8 +20,8 @@ pub fn run(global: &GlobalArgs) -> Result<(), CliError> {
     let paths = Paths::from_env()?;
     let config = Config::load(&paths)?;
     let _log_guard = init_file_logging(&paths);
-    let store = CredentialStore::new(paths.credentials_file());
     let env = |k: &str| std::env::var(k).ok();
+    let store = config.credential_store(&paths, &env)?;
     let profile = config.resolve(&paths, global.profile.as_deref(), &env, &store)?;
 
     let mut warnings = Vec::new();

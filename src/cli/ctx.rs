@@ -32,9 +32,27 @@ impl Ctx {
         init_logging(global.verbose, global.color);
         let paths = Paths::from_env()?;
         let config = Config::load(&paths)?;
-        let store = CredentialStore::new(paths.credentials_file());
         let env = |k: &str| std::env::var(k).ok();
+        let store = config.credential_store(&paths, &env)?;
         let profile = match config.resolve(&paths, global.profile.as_deref(), &env, &store) {
+            // Logging in replaces the stored token, so one that cannot be read (keychain gone,
+            // corrupt entry) must not stop it; keep the server the profile names.
+            Err(ConfigError::Credentials { .. }) if new_profile_ok => {
+                let (name, _) = config.profile_name(global.profile.as_deref(), &env);
+                let server = config.profiles.get(&name).and_then(|p| p.server.clone());
+                let server_origin = if server.is_some() {
+                    crate::config::Origin::ConfigFile
+                } else {
+                    crate::config::Origin::None
+                };
+                ResolvedProfile {
+                    name,
+                    server,
+                    server_origin,
+                    token: None,
+                    token_origin: crate::config::Origin::None,
+                }
+            }
             Err(ConfigError::UnknownProfile { name, .. }) if new_profile_ok => ResolvedProfile {
                 name,
                 server: None,
@@ -142,7 +160,7 @@ pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, CliError> {
 
 /// Logs go to stderr: warnings by default, everything of desk's with `--verbose`.
 /// Nothing logged ever contains a token (see `client::redact_url` and `config::Token`).
-fn init_logging(verbose: bool, color: super::ColorChoice) {
+pub(super) fn init_logging(verbose: bool, color: super::ColorChoice) {
     let filter = if verbose { "desk=debug" } else { "desk=warn" };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))

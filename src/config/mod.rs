@@ -6,6 +6,7 @@
 //! `desk config init` writes out.
 
 mod credentials;
+mod keychain;
 mod paths;
 
 use std::collections::BTreeMap;
@@ -16,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::model::{NotificationKind, SortKey, TicketFilter};
 
-pub use credentials::{CredentialStore, StoredCredential, Token};
+pub use credentials::{CredentialStore, Saved, StoreMode, StoredCredential, StoredSecret, Token};
 pub use paths::Paths;
 
 /// The commented example config, written by `desk config init`.
@@ -39,6 +40,8 @@ pub enum ConfigError {
     Credentials { path: PathBuf, message: String },
     #[error("token for profile `{profile}`: {message}")]
     TokenSource { profile: String, message: String },
+    #[error("{var}: {message}")]
+    Env { var: String, message: String },
 }
 
 /// `config.toml`. Every field has a default, so an absent file is an empty config.
@@ -50,6 +53,10 @@ pub struct Config {
     pub default_profile: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub profiles: BTreeMap<String, Profile>,
+    /// Where `desk login` keeps tokens: `auto` (the OS keychain when one answers, else a
+    /// 0600 file), `keychain` or `file`. `DESK_CREDENTIAL_STORE` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_store: Option<StoreMode>,
     /// Theme name: a built-in (`dark`, `light`, `high-contrast`) or a file in `themes/` of the config dir.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<String>,
@@ -258,6 +265,33 @@ impl Config {
         })
     }
 
+    /// The credential store for this config: `credential_store`, overridden by
+    /// `DESK_CREDENTIAL_STORE`.
+    pub fn credential_store(
+        &self,
+        paths: &Paths,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<CredentialStore, ConfigError> {
+        let mode = match env("DESK_CREDENTIAL_STORE").filter(|s| !s.trim().is_empty()) {
+            Some(v) => StoreMode::parse(&v).ok_or_else(|| ConfigError::Env {
+                var: "DESK_CREDENTIAL_STORE".into(),
+                message: format!("`{v}` is not a credential store; use auto, keychain or file"),
+            })?,
+            None => self.credential_store.unwrap_or_default(),
+        };
+        Ok(CredentialStore::new(paths.credentials_file(), mode))
+    }
+
+    /// The active profile's name (`--profile`, `DESK_PROFILE`, `default_profile`, `default`)
+    /// and whether it was named explicitly.
+    pub fn profile_name(&self, flag: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> (String, bool) {
+        let named = flag.map(str::to_owned).or_else(|| env("DESK_PROFILE").filter(|s| !s.is_empty()));
+        let explicit = named.is_some() || self.default_profile.is_some();
+        let name =
+            named.or_else(|| self.default_profile.clone()).unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
+        (name, explicit)
+    }
+
     /// Picks the profile: `--profile`, then `DESK_PROFILE`, then `default_profile`, then
     /// `default`; then applies `DESK_SERVER` and `DESK_TOKEN` and the profile's token source.
     pub fn resolve(
@@ -267,10 +301,7 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
         store: &CredentialStore,
     ) -> Result<ResolvedProfile, ConfigError> {
-        let named = flag.map(str::to_owned).or_else(|| env("DESK_PROFILE").filter(|s| !s.is_empty()));
-        let explicit = named.is_some() || self.default_profile.is_some();
-        let name =
-            named.or_else(|| self.default_profile.clone()).unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
+        let (name, explicit) = self.profile_name(flag, env);
         let stored = store.get(&name)?;
         let profile = self.profiles.get(&name);
         if explicit && profile.is_none() && stored.is_none() && !self.profiles.is_empty() {
@@ -294,8 +325,14 @@ impl Config {
             (Some(Token::new(t)), Origin::Env("DESK_TOKEN"))
         } else {
             match &source {
-                TokenSource::Store => match stored {
-                    Some(c) => (Some(c.token), Origin::Credentials),
+                TokenSource::Store => match &stored {
+                    Some(c) => {
+                        let origin = match c.secret {
+                            StoredSecret::File(_) => Origin::Credentials,
+                            StoredSecret::Keychain => Origin::Keychain,
+                        };
+                        (Some(store.token(&name, c)?), origin)
+                    }
                     None => (None, Origin::None),
                 },
                 TokenSource::Env(var) => match env(var).filter(|s| !s.is_empty()) {
@@ -343,6 +380,7 @@ pub enum Origin {
     Env(&'static str),
     ConfigFile,
     Credentials,
+    Keychain,
     ProfileEnv(String),
     Command(String),
 }
@@ -354,6 +392,7 @@ impl fmt::Display for Origin {
             Origin::Env(var) => write!(f, "environment ({var})"),
             Origin::ConfigFile => f.write_str("config file"),
             Origin::Credentials => f.write_str("credentials file (desk login)"),
+            Origin::Keychain => f.write_str("OS keychain (desk login)"),
             Origin::ProfileEnv(var) => write!(f, "environment ({var}, from the profile)"),
             Origin::Command(cmd) => write!(f, "command `{cmd}`"),
         }
@@ -466,7 +505,7 @@ mod tests {
     ) -> Result<ResolvedProfile, ConfigError> {
         let dir = tempfile::tempdir().unwrap();
         let paths = Paths::under(dir.path());
-        let store = CredentialStore::new(paths.credentials_file());
+        let store = CredentialStore::new(paths.credentials_file(), StoreMode::File);
         store.save("default", "http://stored", &Token::new("stored-token".into())).unwrap();
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let lookup = move |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());

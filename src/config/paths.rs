@@ -44,7 +44,8 @@ impl Paths {
         self.config_dir.join("config.toml")
     }
 
-    /// Tokens stored by `desk login` when no OS keychain is used (mode 0600).
+    /// What `desk login` stored: each profile's server, and its token unless that is in the OS
+    /// keychain (mode 0600).
     pub fn credentials_file(&self) -> PathBuf {
         self.config_dir.join("credentials.toml")
     }
