@@ -7,7 +7,7 @@ use crate::richtext::{self, Doc, MentionKind, Styles};
 use crate::tui::theme::{Role, Theme};
 use ratatui::style::Modifier;
 use ratatui::text::Line;
-use std::collections::HashMap;
+use crate::tui::refs::Labels;
 
 pub fn styles(theme: &Theme) -> Styles {
     let s = |r: Role| theme.style(r);
@@ -36,8 +36,8 @@ pub fn parse(m: &Message) -> Doc {
     Doc::from_json(&m.body.tiptap).unwrap_or_else(|_| richtext::from_markdown(&m.body.markdown))
 }
 
-pub fn doc_lines(doc: &Doc, theme: &Theme, labels: &HashMap<String, String>) -> Vec<Line<'static>> {
-    let resolver = |_kind: MentionKind, id: &str| labels.get(id).cloned();
+pub fn doc_lines(doc: &Doc, theme: &Theme, labels: &Labels) -> Vec<Line<'static>> {
+    let resolver = |kind: MentionKind, id: &str| labels.get(kind, id);
     richtext::to_text(doc, &styles(theme), &resolver).lines
 }
 
@@ -45,7 +45,7 @@ pub fn message_lines(
     m: &Message,
     doc: Option<&Doc>,
     theme: &Theme,
-    labels: &HashMap<String, String>,
+    labels: &Labels,
 ) -> Vec<Line<'static>> {
     match doc {
         Some(d) => doc_lines(d, theme, labels),
@@ -53,6 +53,6 @@ pub fn message_lines(
     }
 }
 
-pub fn markdown_lines(md: &str, theme: &Theme, labels: &HashMap<String, String>) -> Vec<Line<'static>> {
+pub fn markdown_lines(md: &str, theme: &Theme, labels: &Labels) -> Vec<Line<'static>> {
     doc_lines(&richtext::from_markdown(md), theme, labels)
 }
