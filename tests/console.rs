@@ -159,7 +159,8 @@ async fn triage_and_reply_against_a_real_server() {
     let patch = TicketPatch { priority: Some(their_priority), ..TicketPatch::default() };
     let theirs = client.update_ticket(target.id, &patch, None).await.unwrap();
     assert!(theirs.version > rig.app.open.as_ref().unwrap().ticket.version);
-    let (word, ours) = if before.status == Status::OnHold { ("pending", Status::Pending) } else { ("hold", Status::OnHold) };
+    let (word, ours) =
+        if before.status == Status::OnHold { ("pending", Status::Pending) } else { ("hold", Status::OnHold) };
     rig.keys(&[key(KeyCode::Char('s'))]).await;
     rig.text(word).await;
     rig.keys(&[key(KeyCode::Enter)]).await;
@@ -169,7 +170,10 @@ async fn triage_and_reply_against_a_real_server() {
     assert_eq!(c.theirs.as_ref().map(|t| (t.version, t.priority)), Some((theirs.version, their_priority)));
     assert_eq!(client.get_ticket(target.id).await.unwrap().status, before.status, "nothing overwritten");
     let screen = rig.screen(160, 45);
-    assert!(screen.contains("changed while you worked on it") && screen.contains("now on the server"), "{screen}");
+    assert!(
+        screen.contains("changed while you worked on it") && screen.contains("now on the server"),
+        "{screen}"
+    );
     rig.keys(&[key(KeyCode::Char('m'))]).await;
     assert!(rig.app.modal.is_none(), "{:?}", rig.app.modal);
     let stored = client.get_ticket(target.id).await.unwrap();

@@ -815,7 +815,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 && c.theirs.is_none()
             {
                 app.modal = None;
-                app.toast_error(format!("#{id} changed and could not be reloaded ({}); your change was not applied", e.message));
+                app.toast_error(format!(
+                    "#{id} changed and could not be reloaded ({}); your change was not applied",
+                    e.message
+                ));
             }
             if e.kind == FailureKind::NotFound {
                 app.tickets.retain(|t| t.id != id);
@@ -1218,7 +1221,8 @@ pub fn conflict_rows(app: &App, c: &Conflict) -> Vec<ConflictRow> {
         _ => "not snoozed".to_string(),
     };
     let p = &c.patch;
-    let fields: [(&'static str, bool, &dyn Fn(&Ticket) -> String); 6] = [
+    type Show<'a> = &'a dyn Fn(&Ticket) -> String;
+    let fields: [(&'static str, bool, Show); 6] = [
         ("status", p.status.is_some(), &|t: &Ticket| t.status.as_str().replace('_', " ")),
         ("priority", p.priority.is_some(), &|t: &Ticket| t.priority.to_string()),
         ("assignee", p.assignee_id.is_some(), &|t: &Ticket| agent(t.assignee_id)),

@@ -247,9 +247,9 @@ fn run(
         }
         _ => Vec::new(),
     };
-    let pattern = (!query.text.is_empty())
-        .then(|| Pattern::new(&query.text, CaseMatching::Smart, Normalization::Smart, AtomKind::Fuzzy));
-    let ctx = Ctx { query, entries, tickets, me, named: &named, pattern: pattern.as_ref() };
+    let needles = Needle::parse(&query.text);
+    let pattern = (!needles.is_empty()).then_some(needles.as_slice());
+    let ctx = Ctx { query, entries, tickets, me, named: &named, pattern };
     let len = candidates.map_or(entries.len(), <[usize]>::len);
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     if len < PARALLEL_FROM || threads < 2 || pattern.is_none() {
@@ -283,13 +283,92 @@ fn run(
     })
 }
 
+/// One word of the free text, as nucleo prepares it (`Pattern::new`, smart case, smart
+/// normalisation), matched yes/no. The queue keeps the view's order, so the filter needs
+/// only whether a fuzzy match exists, not its score: that is "the needle's characters
+/// appear in order", one linear scan, where nucleo's scorer runs a dynamic programme over
+/// needle and haystack for every candidate. A property test holds it to nucleo's answer.
+#[derive(Debug, Clone)]
+struct Needle {
+    chars: Vec<char>,
+    /// The needle when it is ASCII (the common case): compared byte by byte.
+    ascii: Option<Vec<u8>>,
+    ignore_case: bool,
+    normalize: bool,
+}
+
+impl Needle {
+    fn parse(text: &str) -> Vec<Needle> {
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let pattern = Pattern::new(text, CaseMatching::Smart, Normalization::Smart, AtomKind::Fuzzy);
+        pattern
+            .atoms
+            .iter()
+            .map(|atom| {
+                let chars: Vec<char> = atom.needle_text().chars().collect();
+                // The same rules as nucleo's `Atom::new`: any upper-case letter makes the
+                // word case-sensitive; a character that normalisation would change (é)
+                // turns normalisation off for it.
+                let ignore_case = !chars.iter().any(|c| nucleo_matcher::chars::is_upper_case(*c));
+                let normalize = chars.iter().all(|c| nucleo_matcher::chars::normalize(*c) == *c);
+                let ascii =
+                    chars.iter().all(char::is_ascii).then(|| chars.iter().map(|c| *c as u8).collect());
+                Needle { chars, ascii, ignore_case, normalize }
+            })
+            .collect()
+    }
+
+    fn is_in(&self, hay: Utf32Str<'_>) -> bool {
+        match (hay, &self.ascii) {
+            (Utf32Str::Ascii(h), Some(n)) => {
+                let mut want = n.iter();
+                let Some(mut next) = want.next() else { return true };
+                for b in h {
+                    let b = if self.ignore_case { b.to_ascii_lowercase() } else { *b };
+                    if b == *next {
+                        match want.next() {
+                            Some(n) => next = n,
+                            None => return true,
+                        }
+                    }
+                }
+                false
+            }
+            // A non-ASCII character of the needle cannot occur in an ASCII haystack.
+            (Utf32Str::Ascii(_), None) => false,
+            (Utf32Str::Unicode(h), _) => {
+                let mut want = self.chars.iter();
+                let Some(mut next) = want.next() else { return true };
+                for c in h {
+                    let mut c = *c;
+                    if self.normalize {
+                        c = nucleo_matcher::chars::normalize(c);
+                    }
+                    if self.ignore_case {
+                        c = nucleo_matcher::chars::to_lower_case(c);
+                    }
+                    if c == *next {
+                        match want.next() {
+                            Some(n) => next = n,
+                            None => return true,
+                        }
+                    }
+                }
+                false
+            }
+        }
+    }
+}
+
 struct Ctx<'a> {
     query: &'a Query,
     entries: &'a [Entry],
     tickets: &'a [Ticket],
     me: Option<AgentId>,
     named: &'a [AgentId],
-    pattern: Option<&'a Pattern>,
+    pattern: Option<&'a [Needle]>,
 }
 
 impl Ctx<'_> {
@@ -297,7 +376,6 @@ impl Ctx<'_> {
     /// ticket's tags only when a `tag:` term asks, the fuzzy matcher last.
     fn check(&self, rows: impl Iterator<Item = usize>) -> Vec<usize> {
         let q = self.query;
-        let mut matcher = Matcher::new(Config::DEFAULT);
         let mut out = Vec::new();
         for i in rows {
             let Some(e) = self.entries.get(i) else { continue };
@@ -322,8 +400,8 @@ impl Ctx<'_> {
                     continue;
                 }
             }
-            if let Some(p) = self.pattern
-                && p.score(e.hay.slice(..), &mut matcher).is_none()
+            if let Some(needles) = self.pattern
+                && !needles.iter().all(|n| n.is_in(e.hay.slice(..)))
             {
                 continue;
             }
@@ -416,8 +494,8 @@ mod tests {
             named: &[],
             pattern: None,
         };
-        let pattern = Pattern::new(&q.text, CaseMatching::Smart, Normalization::Smart, AtomKind::Fuzzy);
-        let one_thread = Ctx { pattern: Some(&pattern), ..ctx }.check(0..tickets.len());
+        let needles = Needle::parse(&q.text);
+        let one_thread = Ctx { pattern: Some(&needles), ..ctx }.check(0..tickets.len());
         assert_eq!(all, one_thread);
         assert!(!all.is_empty() && all.windows(2).all(|w| w[0] < w[1]));
     }
@@ -467,6 +545,24 @@ mod tests {
         assert!(index.apply(&q3, &tickets, None, &name).is_empty());
         tickets[16].status = Status::Closed;
         assert_eq!(index.apply(&q3, &tickets, None, &name), vec![16]);
+    }
+
+    proptest::proptest! {
+        /// The yes/no scan agrees with nucleo's scorer on every haystack and query, with
+        /// upper case, accents and non-Latin letters in both.
+        #[test]
+        fn needle_scan_agrees_with_nucleo(
+            hay in "[a-cA-Cé É日ß#0-9 ]{0,24}",
+            query in "[a-cA-Cé É日ß#0-9]{1,4}( [a-cA-Céß]{1,3})?",
+        ) {
+            let pattern = Pattern::new(&query, CaseMatching::Smart, Normalization::Smart, AtomKind::Fuzzy);
+            let mut matcher = Matcher::new(Config::DEFAULT);
+            let mut buf = Vec::new();
+            let nucleo = pattern.score(Utf32Str::new(&hay, &mut buf), &mut matcher).is_some();
+            let hay32 = Utf32String::from(hay.as_str());
+            let ours = Needle::parse(&query).iter().all(|n| n.is_in(hay32.slice(..)));
+            proptest::prop_assert_eq!(ours, nucleo, "hay {:?} query {:?}", hay, query);
+        }
     }
 
     #[test]

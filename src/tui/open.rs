@@ -24,7 +24,10 @@ pub trait Launcher {
 /// by a shell, so quotes and `;` in it have no meaning.
 pub fn command(url: &str, browser: Option<&str>, macos: bool) -> Result<OpenCommand, String> {
     if crate::tui::refs::safe_url(url).as_deref() != Some(url) {
-        return Err(format!("not opening `{}`: only http, https and mailto links", crate::richtext::sanitize(url)));
+        return Err(format!(
+            "not opening `{}`: only http, https and mailto links",
+            crate::richtext::sanitize(url)
+        ));
     }
     let from_env = browser.and_then(|b| b.split(':').map(str::trim).find(|c| !c.is_empty()));
     let Some(template) = from_env else {

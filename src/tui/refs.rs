@@ -251,7 +251,8 @@ mod tests {
             ]
         );
         // Markdown autolinks and link syntax count too.
-        let md = richtext::from_markdown("Docs: <https://docs.example.com> and [API](http://api.example.com/v1)");
+        let md =
+            richtext::from_markdown("Docs: <https://docs.example.com> and [API](http://api.example.com/v1)");
         let links = conversation_links(None, [&md]);
         let urls: Vec<&str> = links.iter().map(|l| l.url.as_str()).collect();
         assert_eq!(urls, ["https://docs.example.com", "http://api.example.com/v1"]);
@@ -281,10 +282,11 @@ mod tests {
         );
         // Block Kit says what each element is: a `channel` element stays a channel even when
         // the stored TipTap lost its sigil, and a `usergroup` is never asked for as a user.
-        m.body.source = Some(json!({"blocks":[{"type":"rich_text","elements":[{"type":"rich_text_section","elements":[
-            {"type":"channel","channel_id":"U1AAA"},
-            {"type":"usergroup","usergroup_id":"W0ENTERPRISE"}
-        ]}]}]}));
+        m.body.source =
+            Some(json!({"blocks":[{"type":"rich_text","elements":[{"type":"rich_text_section","elements":[
+                {"type":"channel","channel_id":"U1AAA"},
+                {"type":"usergroup","usergroup_id":"W0ENTERPRISE"}
+            ]}]}]}));
         let mut refs = Vec::new();
         mention_refs(&m, &d, &mut refs);
         assert_eq!(
@@ -301,7 +303,10 @@ mod tests {
         let mut l = Labels::default();
         let user = EntityRef { kind: RefKind::SlackUser, id: "C1".into() };
         let chan = EntityRef { kind: RefKind::SlackChannel, id: "C1".into() };
-        assert_eq!(l.to_ask(vec![user.clone(), chan.clone(), user.clone()]), vec![user.clone(), chan.clone()]);
+        assert_eq!(
+            l.to_ask(vec![user.clone(), chan.clone(), user.clone()]),
+            vec![user.clone(), chan.clone()]
+        );
         // Asked already: not asked twice while the answer is on its way.
         assert!(l.to_ask(vec![user.clone()]).is_empty());
         l.insert(RefKind::SlackUser, "C1".into(), Some("Cleo".into()));

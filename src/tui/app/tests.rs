@@ -152,7 +152,11 @@ fn assign_to_me_is_optimistic_and_rolls_back_with_a_toast() {
         Msg::Patched {
             req: *req,
             id: TicketId(1001),
-            result: Err(Failure { message: "version mismatch".into(), kind: FailureKind::Other, current: None }),
+            result: Err(Failure {
+                message: "version mismatch".into(),
+                kind: FailureKind::Other,
+                current: None,
+            }),
         },
     );
     assert_eq!(ticket(&app, 1001).assignee_id, None);
@@ -663,10 +667,16 @@ fn open_link_offers_the_conversation_links_in_a_numbered_picker() {
     press(&mut app, "enter");
     let link = |text: &str, href: &str| serde_json::json!({"type":"text","text":text,"marks":[{"type":"link","attrs":{"href":href}}]});
     let messages = vec![
-        link_message(1, serde_json::json!({"type":"doc","content":[{"type":"paragraph","content":[
-            link("invoice", "https://billing.example.com/inv/42"), link("x", "javascript:alert(1)")]}]})),
-        link_message(2, serde_json::json!({"type":"doc","content":[{"type":"paragraph","content":[
-            link("write us", "mailto:billing@example.com")]}]})),
+        link_message(
+            1,
+            serde_json::json!({"type":"doc","content":[{"type":"paragraph","content":[
+            link("invoice", "https://billing.example.com/inv/42"), link("x", "javascript:alert(1)")]}]}),
+        ),
+        link_message(
+            2,
+            serde_json::json!({"type":"doc","content":[{"type":"paragraph","content":[
+            link("write us", "mailto:billing@example.com")]}]}),
+        ),
     ];
     update(&mut app, Msg::Messages(TicketId(1000), Ok(messages)));
     assert!(press(&mut app, "o").is_empty());
@@ -702,7 +712,12 @@ fn mentions_resolve_once_with_their_own_kind() {
     update(
         &mut app,
         Msg::Resolved(Ok(vec![
-            ResolvedEntity { kind: RefKind::SlackUser, id: "U1".into(), label: Some("Ada".into()), desk_id: Some(1) },
+            ResolvedEntity {
+                kind: RefKind::SlackUser,
+                id: "U1".into(),
+                label: Some("Ada".into()),
+                desk_id: Some(1),
+            },
             ResolvedEntity { kind: RefKind::SlackChannel, id: "C7".into(), label: None, desk_id: None },
         ])),
     );

@@ -4,10 +4,10 @@
 
 use crate::model::Message;
 use crate::richtext::{self, Doc, MentionKind, Styles};
+use crate::tui::refs::Labels;
 use crate::tui::theme::{Role, Theme};
 use ratatui::style::Modifier;
 use ratatui::text::Line;
-use crate::tui::refs::Labels;
 
 pub fn styles(theme: &Theme) -> Styles {
     let s = |r: Role| theme.style(r);
@@ -41,12 +41,7 @@ pub fn doc_lines(doc: &Doc, theme: &Theme, labels: &Labels) -> Vec<Line<'static>
     richtext::to_text(doc, &styles(theme), &resolver).lines
 }
 
-pub fn message_lines(
-    m: &Message,
-    doc: Option<&Doc>,
-    theme: &Theme,
-    labels: &Labels,
-) -> Vec<Line<'static>> {
+pub fn message_lines(m: &Message, doc: Option<&Doc>, theme: &Theme, labels: &Labels) -> Vec<Line<'static>> {
     match doc {
         Some(d) => doc_lines(d, theme, labels),
         None => doc_lines(&parse(m), theme, labels),
