@@ -117,15 +117,20 @@ fn startup(c: &mut Criterion) {
         o.rate_limit_per_sec = 0;
         o
     };
-    rt.block_on(async {
-        let seeded = spawn(options(Some(10_000))).await.expect("seed 10,000 tickets");
-        seeded.shutdown().await;
-    });
+    // Seeded on first use, so running only the other benches (`cargo bench --bench tui --
+    // filter`, or one under callgrind with `--test`) does not pay for 10,000 inserts.
+    let seeded = std::cell::Cell::new(false);
     let theme = Theme::dark();
     let data = dir.path().join("data");
     let mut group = c.benchmark_group("startup_first_paint");
     group.sample_size(10);
     group.bench_function("10k_tickets", |b| {
+        if !seeded.replace(true) {
+            rt.block_on(async {
+                let seeded = spawn(options(Some(10_000))).await.expect("seed 10,000 tickets");
+                seeded.shutdown().await;
+            });
+        }
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
