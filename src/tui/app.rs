@@ -295,6 +295,14 @@ impl Modal {
     pub fn visible_items(&self) -> Vec<&PickItem> {
         match self {
             Modal::Picker { query, items, .. } => {
+                // Links are numbered: typing a number picks that one, even when the digits
+                // also occur in other URLs.
+                if items.first().is_some_and(|i| matches!(i.value, PickValue::Link(_)))
+                    && let Ok(n) = query.trim().parse::<usize>()
+                    && let Some(item) = n.checked_sub(1).and_then(|i| items.get(i))
+                {
+                    return vec![item];
+                }
                 filter::rank(query, items, |i| format!("{} {}", i.label, i.detail))
             }
             _ => Vec::new(),

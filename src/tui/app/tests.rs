@@ -684,6 +684,12 @@ fn open_link_offers_the_conversation_links_in_a_numbered_picker() {
     assert_eq!(title, "Links in #1000");
     let labels: Vec<&str> = items.iter().map(|i| i.label.as_str()).collect();
     assert_eq!(labels, ["1 this ticket", "2 invoice", "3 write us"]);
+    // A number picks that link, though `2` also occurs in other URLs' digits.
+    type_text(&mut app, "3");
+    let visible: Vec<String> =
+        app.modal.as_ref().unwrap().visible_items().iter().map(|i| i.label.clone()).collect();
+    assert_eq!(visible, ["3 write us"]);
+    press(&mut app, "backspace");
     // Typing narrows (fuzzy); enter opens the chosen one.
     type_text(&mut app, "inv");
     let fx = press(&mut app, "enter");

@@ -3,7 +3,7 @@
 //! preview and the searchable help.
 
 use super::{centered, clean, fit};
-use crate::tui::app::{App, Conflict, InputKind, Modal, conflict_rows};
+use crate::tui::app::{App, Conflict, InputKind, Modal, PickValue, conflict_rows};
 use crate::tui::filter;
 use crate::tui::keymap::{Action, Context};
 use crate::tui::theme::{Role, Theme};
@@ -41,7 +41,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, modal: &Modal, theme: &The
             let start = selected.saturating_sub(rows.saturating_sub(1));
             let w = inner.width as usize;
             for (i, it) in items.iter().enumerate().skip(start).take(rows) {
-                let label_w = (w * 3 / 5).max(10);
+                // A link's address matters more than its text: give it the wider column.
+                let share = if matches!(it.value, PickValue::Link(_)) { 2 } else { 3 };
+                let label_w = (w * share / 5).max(10);
                 let mut line = Line::from(vec![
                     Span::styled(fit(&it.label, label_w), theme.style(Role::Text)),
                     Span::styled(fit(&it.detail, w.saturating_sub(label_w)), theme.style(Role::Muted)),

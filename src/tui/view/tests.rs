@@ -252,3 +252,21 @@ fn conflict_dialog() {
     update(&mut app, Msg::Ticket(TicketId(1000), Ok(theirs)));
     insta::assert_snapshot!("conflict_dialog", screen(&app));
 }
+
+/// `o` with several links in the conversation: the numbered picker.
+#[test]
+fn link_picker() {
+    let mut app = opened(120, 30);
+    let mut m = fixtures::messages(TicketId(1000)).remove(0);
+    m.id = MessageId(9);
+    m.body.tiptap = serde_json::json!({"type":"doc","content":[{"type":"paragraph","content":[
+        {"type":"text","text":"see the "},
+        {"type":"text","text":"invoice","marks":[{"type":"link","attrs":{"href":"https://billing.example.com/inv/42"}}]},
+        {"type":"text","text":" or "},
+        {"type":"text","text":"mail billing","marks":[{"type":"link","attrs":{"href":"mailto:billing@example.com"}}]}]}]});
+    let mut list = fixtures::messages(TicketId(1000));
+    list.push(m);
+    update(&mut app, Msg::Messages(TicketId(1000), Ok(list)));
+    keys(&mut app, "o");
+    insta::assert_snapshot!(screen(&app));
+}
