@@ -2298,6 +2298,7 @@ pub fn run_action(app: &mut App, action: Action) -> Vec<Effect> {
             };
             let (id, patch, label) = (c.id, c.patch.clone(), c.label.clone());
             app.modal = None;
+            seen_in_dialog(app, &theirs);
             if app.find_ticket(id).is_none() {
                 // Left the view meanwhile: send it against the version we were shown.
                 let req = app.next_req();
@@ -2311,10 +2312,22 @@ pub fn run_action(app: &mut App, action: Action) -> Vec<Effect> {
         }
         ConflictKeepTheirs => {
             if let Some(Modal::Conflict(c)) = app.modal.take() {
+                if let Some(theirs) = &c.theirs {
+                    seen_in_dialog(app, theirs);
+                }
                 app.toast(format!("Kept the current #{}; {} dropped", c.id, c.label.to_lowercase()));
             }
             vec![]
         }
+    }
+}
+
+/// The agent has seen the server's version in the conflict dialog: it no longer counts as
+/// a change made behind their back, so the "changed" banner goes.
+fn seen_in_dialog(app: &mut App, theirs: &Ticket) {
+    if let Some(open) = app.open.as_mut().filter(|o| o.ticket.id == theirs.id) {
+        open.seen_version = open.seen_version.max(theirs.version);
+        open.changed = false;
     }
 }
 

@@ -641,6 +641,7 @@ fn a_conflict_shows_both_versions_and_lets_the_agent_choose() {
     update(&mut app, Msg::Ticket(TicketId(1001), Ok(theirs.clone())));
     assert!(press(&mut app, "esc").is_empty());
     assert!(app.modal.is_none());
+    assert!(app.open.is_none(), "nothing was open; the banner logic only touches an open ticket");
     assert_eq!(ticket(&app, 1001).assignee_id, Some(AgentId(2)));
     assert!(app.toasts.back().unwrap().text.contains("dropped"));
 }
@@ -731,4 +732,26 @@ fn mentions_resolve_once_with_their_own_kind() {
     // Reloading the conversation asks for nothing: known and unknown answers are cached.
     let fx = update(&mut app, Msg::Messages(TicketId(1000), Ok(messages)));
     assert!(fx.is_empty(), "{fx:?}");
+}
+
+#[test]
+fn resolving_a_conflict_on_the_open_ticket_clears_the_changed_banner() {
+    let mut app = fixtures::app(40);
+    press(&mut app, "enter"); // #1000 open
+    let fx = press(&mut app, "p");
+    assert!(fx.is_empty());
+    type_text(&mut app, "low");
+    let fx = press(&mut app, "enter");
+    let [Effect::UpdateTicket { req, .. }, ..] = fx.as_slice() else { panic!("{fx:?}") };
+    let mut theirs = ticket(&app, 1000);
+    theirs.version = 7;
+    theirs.status = Status::Pending;
+    let failure = Failure { message: "412".into(), kind: FailureKind::Conflict, current: None };
+    update(&mut app, Msg::Patched { req: *req, id: TicketId(1000), result: Err(failure) });
+    update(&mut app, Msg::Ticket(TicketId(1000), Ok(theirs)));
+    assert!(app.open.as_ref().unwrap().changed, "the banner says it changed");
+    press(&mut app, "t");
+    let open = app.open.as_ref().unwrap();
+    assert!(!open.changed && open.seen_version == 7, "seen in the dialog");
+    assert_eq!(open.ticket.status, Status::Pending);
 }
