@@ -183,14 +183,6 @@ impl Labels {
     pub fn failed(&mut self) {
         self.asked.clear();
     }
-
-    pub fn len(&self) -> usize {
-        self.known.values().map(HashMap::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]
