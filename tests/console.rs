@@ -150,6 +150,35 @@ async fn triage_and_reply_against_a_real_server() {
             .any(|m| m.visibility == Visibility::Internal && m.body.markdown.contains("only for agents"))
     );
 
+    // A stale change: someone else changes the ticket (no event reaches the app here), then
+    // our status change goes out with the old version in If-Match. The server refuses it
+    // (412), the dialog shows both versions (the current one fetched again), and `m`
+    // applies ours on top of theirs.
+    let before = client.get_ticket(target.id).await.unwrap();
+    let their_priority = if before.priority == Priority::Urgent { Priority::Low } else { Priority::Urgent };
+    let patch = TicketPatch { priority: Some(their_priority), ..TicketPatch::default() };
+    let theirs = client.update_ticket(target.id, &patch, None).await.unwrap();
+    assert!(theirs.version > rig.app.open.as_ref().unwrap().ticket.version);
+    let (word, ours) =
+        if before.status == Status::OnHold { ("pending", Status::Pending) } else { ("hold", Status::OnHold) };
+    rig.keys(&[key(KeyCode::Char('s'))]).await;
+    rig.text(word).await;
+    rig.keys(&[key(KeyCode::Enter)]).await;
+    let Some(desk::tui::app::Modal::Conflict(c)) = rig.app.modal.as_ref() else {
+        panic!("a conflict dialog, got {:?} / {:?}", rig.app.modal, rig.app.toasts)
+    };
+    assert_eq!(c.theirs.as_ref().map(|t| (t.version, t.priority)), Some((theirs.version, their_priority)));
+    assert_eq!(client.get_ticket(target.id).await.unwrap().status, before.status, "nothing overwritten");
+    let screen = rig.screen(160, 45);
+    assert!(
+        screen.contains("changed while you worked on it") && screen.contains("now on the server"),
+        "{screen}"
+    );
+    rig.keys(&[key(KeyCode::Char('m'))]).await;
+    assert!(rig.app.modal.is_none(), "{:?}", rig.app.modal);
+    let stored = client.get_ticket(target.id).await.unwrap();
+    assert_eq!((stored.status, stored.priority), (ours, their_priority), "mine on top of theirs");
+
     // Live: a ticket created elsewhere arrives over SSE and lands in the app.
     let mut stream = client.subscribe_events(EventStreamOptions::default());
     let connected = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.unwrap();

@@ -45,6 +45,8 @@ pub enum Pane {
 pub struct Failure {
     pub message: String,
     pub kind: FailureKind,
+    /// The server's current version of the resource, as a 409/412 answer carries it.
+    pub current: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +61,7 @@ pub enum FailureKind {
 
 impl Failure {
     pub fn other(message: impl Into<String>) -> Self {
-        Failure { message: message.into(), kind: FailureKind::Other }
+        Failure { message: message.into(), kind: FailureKind::Other, current: None }
     }
 }
 
@@ -218,6 +220,7 @@ pub enum PickValue {
     Action(Action),
     Notification(NotificationId, Option<TicketId>),
     ActivityKind(ActivityKind),
+    Link(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -258,6 +261,33 @@ pub enum Modal {
         query: String,
         scroll: usize,
     },
+    Conflict(Box<Conflict>),
+}
+
+/// A change the server refused because the ticket changed meanwhile (409/412, DESIGN §9):
+/// what we started from, our change, and the server's version, for the agent to choose.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub id: TicketId,
+    pub label: String,
+    pub patch: TicketPatch,
+    /// Our copy of the ticket when we made the change.
+    pub base: Ticket,
+    /// The server's current version; `None` while it is being fetched.
+    pub theirs: Option<Ticket>,
+}
+
+/// One line of the conflict dialog: a field as it was, as we set it, and as it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictRow {
+    pub field: &'static str,
+    pub base: String,
+    pub mine: String,
+    pub theirs: Option<String>,
+    /// We changed this field.
+    pub ours: bool,
+    /// Someone else changed it meanwhile.
+    pub changed: bool,
 }
 
 impl Modal {
@@ -265,6 +295,14 @@ impl Modal {
     pub fn visible_items(&self) -> Vec<&PickItem> {
         match self {
             Modal::Picker { query, items, .. } => {
+                // Links are numbered: typing a number picks that one, even when the digits
+                // also occur in other URLs.
+                if items.first().is_some_and(|i| matches!(i.value, PickValue::Link(_)))
+                    && let Ok(n) = query.trim().parse::<usize>()
+                    && let Some(item) = n.checked_sub(1).and_then(|i| items.get(i))
+                {
+                    return vec![item];
+                }
                 filter::rank(query, items, |i| format!("{} {}", i.label, i.detail))
             }
             _ => Vec::new(),
@@ -288,6 +326,7 @@ pub struct Undo {
 struct Pending {
     originals: Vec<(usize, Ticket)>,
     label: String,
+    patch: TicketPatch,
 }
 
 pub struct App {
@@ -317,14 +356,15 @@ pub struct App {
     pub filter_editing: bool,
     pub filter_error: Option<String>,
     query: Query,
+    /// The filter's per-ticket entries and last answer (prepared as tickets arrive).
+    search: filter::Index,
     pub focus: Pane,
     pub show_contact: bool,
     pub open: Option<OpenTicket>,
     pub contexts: HashMap<ContactId, ContactContext>,
     pub contact_cursor: usize,
-    /// Mention labels from `/resolve`, by raw id.
-    pub labels: HashMap<String, String>,
-    resolving: BTreeSet<String>,
+    /// Mention labels from `/resolve`, by kind and id.
+    pub labels: crate::tui::refs::Labels,
     pub agents: Vec<Agent>,
     pub macros: Option<Vec<Macro>>,
     pub notifications: Vec<Notification>,
@@ -370,13 +410,13 @@ impl App {
             filter_editing: false,
             filter_error: None,
             query: Query::default(),
+            search: filter::Index::new(),
             focus: Pane::Queue,
             show_contact: true,
             open: None,
             contexts: HashMap::new(),
             contact_cursor: 0,
-            labels: HashMap::new(),
-            resolving: BTreeSet::new(),
+            labels: crate::tui::refs::Labels::default(),
             agents: Vec::new(),
             macros: None,
             notifications: Vec::new(),
@@ -501,7 +541,8 @@ impl App {
         let keep = self.selected().map(|t| t.id);
         let agents = &self.agents;
         let name = |id: AgentId| agents.iter().find(|a| a.id == id).map(|a| a.name.clone());
-        self.visible = filter::apply(&self.query, &self.tickets, self.my_id(), &name);
+        let me = self.me.as_ref().map(|m| m.agent.id);
+        self.visible = self.search.apply(&self.query, &self.tickets, me, &name);
         self.reselect(keep);
     }
 
@@ -686,28 +727,6 @@ fn finishes(p: &TicketPatch, now: Timestamp) -> bool {
         || p.snoozed_until.is_some_and(|s| s.is_some_and(|s| s > now))
 }
 
-/// Collects mention ids from a TipTap document, for one batched `/resolve`.
-fn mention_refs(doc: &serde_json::Value, out: &mut Vec<EntityRef>) {
-    match doc {
-        serde_json::Value::Object(map) => {
-            if map.get("type").and_then(|t| t.as_str()) == Some("mention")
-                && let Some(id) = map.get("attrs").and_then(|a| a.get("id")).and_then(|i| i.as_str())
-            {
-                let kind = match id.chars().next() {
-                    Some('C') | Some('G') => RefKind::SlackChannel,
-                    _ => RefKind::SlackUser,
-                };
-                out.push(EntityRef { kind, id: id.to_string() });
-            }
-            for v in map.values() {
-                mention_refs(v, out);
-            }
-        }
-        serde_json::Value::Array(items) => items.iter().for_each(|v| mention_refs(v, out)),
-        _ => {}
-    }
-}
-
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(app, key),
@@ -799,6 +818,16 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Ticket(id, Ok(t)) => on_ticket(app, id, t),
         Msg::Ticket(id, Err(e)) => {
+            if let Some(Modal::Conflict(c)) = app.modal.as_ref()
+                && c.id == id
+                && c.theirs.is_none()
+            {
+                app.modal = None;
+                app.toast_error(format!(
+                    "#{id} changed and could not be reloaded ({}); your change was not applied",
+                    e.message
+                ));
+            }
             if e.kind == FailureKind::NotFound {
                 app.tickets.retain(|t| t.id != id);
                 app.recompute_visible();
@@ -811,23 +840,15 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Messages(id, Ok(messages)) => {
             let mut refs = Vec::new();
-            for m in &messages {
-                mention_refs(&m.body.tiptap, &mut refs);
-            }
             if let Some(open) = app.open.as_mut().filter(|o| o.ticket.id == id) {
                 for m in &messages {
-                    open.docs.entry(m.id).or_insert_with(|| crate::tui::view::parse_body(m));
+                    let doc = open.docs.entry(m.id).or_insert_with(|| crate::tui::view::parse_body(m));
+                    crate::tui::refs::mention_refs(m, doc, &mut refs);
                 }
                 open.messages = Some(messages);
             }
-            refs.retain(|r| !app.labels.contains_key(&r.id) && !app.resolving.contains(&r.id));
-            refs.sort_by(|a, b| a.id.cmp(&b.id));
-            refs.dedup();
-            if refs.is_empty() {
-                return vec![];
-            }
-            app.resolving.extend(refs.iter().map(|r| r.id.clone()));
-            vec![Effect::Resolve(refs)]
+            let ask = app.labels.to_ask(refs);
+            if ask.is_empty() { vec![] } else { vec![Effect::Resolve(ask)] }
         }
         Msg::Context(id, Ok(ctx)) => {
             app.contexts.insert(id, ctx);
@@ -835,10 +856,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Resolved(Ok(items)) => {
             for it in items {
-                app.resolving.remove(&it.id);
-                if let Some(label) = it.label {
-                    app.labels.insert(it.id, label);
-                }
+                app.labels.insert(it.kind, it.id, it.label);
             }
             vec![]
         }
@@ -996,7 +1014,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Resolved(Err(_)) => {
             // Ids stay as their own labels; try again next time the conversation loads.
-            app.resolving.clear();
+            app.labels.failed();
             vec![]
         }
     }
@@ -1097,6 +1115,11 @@ fn on_event(app: &mut App, ev: Event) -> Vec<Effect> {
 /// sort puts them), drop it if it left the view, and keep the selection where it was.
 fn on_ticket(app: &mut App, id: TicketId, t: Ticket) -> Vec<Effect> {
     let mut fx = Vec::new();
+    if let Some(Modal::Conflict(c)) = app.modal.as_mut()
+        && c.id == id
+    {
+        c.theirs = Some(t.clone());
+    }
     let own_change = app.pending.values().any(|p| p.originals.iter().any(|(_, o)| o.id == id));
     let own_reply = app.own_reload.remove(&id);
     if let Some(open) = app.open.as_mut().filter(|o| o.ticket.id == id) {
@@ -1162,13 +1185,68 @@ fn on_patched(app: &mut App, req: u64, id: TicketId, result: Result<Ticket, Fail
         }
         Err(e) => {
             rollback(app, &pending);
-            let hint =
-                if e.kind == FailureKind::Conflict { " (changed by someone else; reloaded)" } else { "" };
-            app.toast_error(format!("{} on #{id} failed: {}{hint}; change undone", pending.label, e.message));
             app.undo = None;
+            let base = pending.originals.iter().find(|(_, t)| t.id == id).map(|(_, t)| t.clone());
+            if e.kind == FailureKind::Conflict
+                && let Some(base) = base
+            {
+                // Show both versions and let the agent choose (DESIGN §9). The answer may carry
+                // the current version; it is fetched again in any case so the dialog shows
+                // what the server holds now.
+                let theirs = e.current.and_then(|v| serde_json::from_value::<Ticket>(v).ok());
+                let mut fx = Vec::new();
+                if let Some(t) = &theirs {
+                    fx.extend(on_ticket(app, id, t.clone()));
+                }
+                app.modal = Some(Modal::Conflict(Box::new(Conflict {
+                    id,
+                    label: pending.label,
+                    patch: pending.patch,
+                    base,
+                    theirs,
+                })));
+                fx.push(Effect::LoadTicket(id));
+                return fx;
+            }
+            app.toast_error(format!("{} on #{id} failed: {}; change undone", pending.label, e.message));
             vec![Effect::LoadTicket(id)]
         }
     }
+}
+
+/// The rows of the conflict dialog: every field we changed or someone else changed.
+pub fn conflict_rows(app: &App, c: &Conflict) -> Vec<ConflictRow> {
+    let mut mine = c.base.clone();
+    apply_patch(&mut mine, &c.patch);
+    let agent = |a: Option<AgentId>| match a {
+        None => "unassigned".to_string(),
+        Some(id) if Some(id) == app.my_id() => "me".to_string(),
+        Some(id) => app.agent_name(id).unwrap_or_else(|| format!("agent {id}")),
+    };
+    let tags = |t: &Ticket| if t.tags.is_empty() { "none".to_string() } else { t.tags.join(" ") };
+    let snooze = |t: &Ticket| match t.snoozed_until {
+        Some(at) if at > app.now => when::describe(at, &app.tz),
+        _ => "not snoozed".to_string(),
+    };
+    let p = &c.patch;
+    type Show<'a> = &'a dyn Fn(&Ticket) -> String;
+    let fields: [(&'static str, bool, Show); 6] = [
+        ("status", p.status.is_some(), &|t: &Ticket| t.status.as_str().replace('_', " ")),
+        ("priority", p.priority.is_some(), &|t: &Ticket| t.priority.to_string()),
+        ("assignee", p.assignee_id.is_some(), &|t: &Ticket| agent(t.assignee_id)),
+        ("tags", !p.add_tags.is_empty() || !p.remove_tags.is_empty(), &tags),
+        ("snoozed", p.snoozed_until.is_some(), &snooze),
+        ("subject", p.subject.is_some(), &|t: &Ticket| t.subject.clone()),
+    ];
+    fields
+        .into_iter()
+        .filter_map(|(field, ours, show)| {
+            let base = show(&c.base);
+            let theirs = c.theirs.as_ref().map(show);
+            let changed = theirs.as_ref().is_some_and(|t| *t != base);
+            (ours || changed).then(|| ConflictRow { field, mine: show(&mine), base, theirs, ours, changed })
+        })
+        .collect()
 }
 
 fn on_bulk(app: &mut App, req: u64, result: Result<BulkResult, Failure>) -> Vec<Effect> {
@@ -1189,6 +1267,7 @@ fn on_bulk(app: &mut App, req: u64, result: Result<BulkResult, Failure>) -> Vec<
                         .filter(|(_, t)| failed.contains(&t.id))
                         .collect(),
                     label: pending.label.clone(),
+                    patch: pending.patch.clone(),
                 };
                 rollback(app, &back);
                 let ids: Vec<String> = failed.iter().map(|i| format!("#{i}")).collect();
@@ -1267,7 +1346,7 @@ fn change_with(
         return vec![];
     }
     let req = app.next_req();
-    app.pending.insert(req, Pending { originals, label: label.to_string() });
+    app.pending.insert(req, Pending { originals, label: label.to_string(), patch: patch.clone() });
     let before = app.pending.get(&req).map(|p| p.originals.clone()).unwrap_or_default();
     app.undo = Some(Undo { at: now, label: label.to_string(), items: undo_items, before });
     // Tickets the change moved out of this view leave the list; the cursor stays on the
@@ -1579,6 +1658,15 @@ fn line_input(text: &mut String, key: &KeyEvent) -> bool {
 }
 
 fn modal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    if let Some(Modal::Conflict(_)) = &app.modal {
+        if key.code == KeyCode::Esc {
+            return run_action(app, Action::ConflictKeepTheirs);
+        }
+        return match Chord::from_event(&key).and_then(|c| app.keymap.action_for(Context::Conflict, c)) {
+            Some(action) => run_action(app, action),
+            None => vec![],
+        };
+    }
     if key.code == KeyCode::Esc {
         app.modal = None;
         return vec![];
@@ -1601,7 +1689,7 @@ fn modal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             }
             vec![]
         }
-        Modal::Picker { .. } => vec![],
+        Modal::Picker { .. } | Modal::Conflict(_) => vec![],
         Modal::Input { kind, text, error } => {
             if key.code == KeyCode::Enter {
                 let (kind, text) = (*kind, text.clone());
@@ -1814,6 +1902,7 @@ fn pick(app: &mut App, value: PickValue) -> Vec<Effect> {
             }
             fx
         }
+        PickValue::Link(url) => vec![Effect::OpenUrl(url)],
         PickValue::ActivityKind(kind) => {
             app.modal =
                 Some(Modal::Input { kind: InputKind::Activity(kind), text: String::new(), error: None });
@@ -2101,15 +2190,35 @@ pub fn run_action(app: &mut App, action: Action) -> Vec<Effect> {
             }
         },
         OpenLink => {
-            let url = app
-                .targets()
-                .first()
-                .and_then(|id| app.find_ticket(*id))
-                .and_then(|t| t.external.url.clone());
-            match url {
-                Some(u) => vec![Effect::OpenUrl(u)],
-                None => {
-                    app.toast("This ticket has no link");
+            let Some(id) = app.targets().first().copied() else { return vec![] };
+            let url = app.find_ticket(id).and_then(|t| t.external.url.clone());
+            // The open conversation's links (in reading order) when the target is the open
+            // ticket; from the queue, only the ticket's own link is known without loading.
+            let docs: Vec<&crate::richtext::Doc> = app
+                .open
+                .as_ref()
+                .filter(|o| o.ticket.id == id)
+                .and_then(|o| o.messages.as_ref().map(|list| (o, list)))
+                .map(|(o, list)| list.iter().filter_map(|m| o.docs.get(&m.id)).collect())
+                .unwrap_or_default();
+            let links = crate::tui::refs::conversation_links(url.as_deref(), docs);
+            match links.len() {
+                0 => {
+                    app.toast(format!("No link on #{id}"));
+                    vec![]
+                }
+                1 => vec![Effect::OpenUrl(links[0].url.clone())],
+                _ => {
+                    let items = links
+                        .into_iter()
+                        .enumerate()
+                        .map(|(n, l)| PickItem {
+                            label: format!("{} {}", n + 1, l.text),
+                            detail: l.url.clone(),
+                            value: PickValue::Link(l.url),
+                        })
+                        .collect();
+                    picker(app, &format!("Links in #{id}"), items);
                     vec![]
                 }
             }
@@ -2178,6 +2287,47 @@ pub fn run_action(app: &mut App, action: Action) -> Vec<Effect> {
             vec![Effect::ExternalEditor(text)]
         }
         CloseEditor => close_editor(app),
+        ConflictReapply => {
+            let Some(Modal::Conflict(c)) = app.modal.as_ref() else {
+                app.toast("No conflict to resolve");
+                return vec![];
+            };
+            let Some(theirs) = c.theirs.clone() else {
+                app.toast("Still loading the current version");
+                return vec![];
+            };
+            let (id, patch, label) = (c.id, c.patch.clone(), c.label.clone());
+            app.modal = None;
+            seen_in_dialog(app, &theirs);
+            if app.find_ticket(id).is_none() {
+                // Left the view meanwhile: send it against the version we were shown.
+                let req = app.next_req();
+                let originals = vec![(usize::MAX, theirs.clone())];
+                app.pending.insert(req, Pending { originals, label, patch: patch.clone() });
+                return vec![Effect::UpdateTicket { req, id, patch, version: Some(theirs.version) }];
+            }
+            // Our copy is the server's version now, so If-Match carries its version: another
+            // change in between raises the dialog again instead of overwriting it.
+            change_with(app, vec![id], patch, &label, true)
+        }
+        ConflictKeepTheirs => {
+            if let Some(Modal::Conflict(c)) = app.modal.take() {
+                if let Some(theirs) = &c.theirs {
+                    seen_in_dialog(app, theirs);
+                }
+                app.toast(format!("Kept the current #{}; {} dropped", c.id, c.label.to_lowercase()));
+            }
+            vec![]
+        }
+    }
+}
+
+/// The agent has seen the server's version in the conflict dialog: it no longer counts as
+/// a change made behind their back, so the "changed" banner goes.
+fn seen_in_dialog(app: &mut App, theirs: &Ticket) {
+    if let Some(open) = app.open.as_mut().filter(|o| o.ticket.id == theirs.id) {
+        open.seen_version = open.seen_version.max(theirs.version);
+        open.changed = false;
     }
 }
 

@@ -3,9 +3,9 @@
 //! ticket's id, subject, requester and account. Runs over the loaded tickets; the result is an
 //! index list computed once per filter change, never per frame.
 
-use crate::model::{AgentId, Priority, Status, Ticket};
+use crate::model::{AgentId, Priority, Status, Ticket, TicketId};
 use nucleo_matcher::pattern::{AtomKind, CaseMatching, Normalization, Pattern};
-use nucleo_matcher::{Config, Matcher, Utf32Str};
+use nucleo_matcher::{Config, Matcher, Utf32Str, Utf32String};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum AssigneeTerm {
@@ -71,30 +71,207 @@ impl Query {
     }
 }
 
-/// Computes the visible rows: indices into `tickets` that pass the terms and fuzzy-match the
-/// text, in the view's order (a queue keeps its SLA order while you narrow it).
-/// `agent_name` maps an assignee id to a name for `assignee:<name>`.
-/// Large lists are split across the cores (each chunk keeps its order), since this runs on
-/// the keystroke that changed the filter.
+/// What the filter reads of one ticket, prepared once when the ticket arrives (not per
+/// keystroke): the enums and assignee the terms compare, and the fuzzy haystack
+/// `#id subject requester account` already in nucleo's UTF-32 form (ASCII stays bytes).
+#[derive(Debug, Clone)]
+struct Entry {
+    id: TicketId,
+    version: i64,
+    status: Status,
+    priority: Priority,
+    assignee: Option<AgentId>,
+    hay: Utf32String,
+}
+
+impl Entry {
+    fn new(t: &Ticket) -> Entry {
+        let hay = format!(
+            "#{} {} {} {}",
+            t.id,
+            t.subject,
+            t.requester_name.as_deref().unwrap_or(""),
+            t.account_name.as_deref().unwrap_or("")
+        );
+        Entry {
+            id: t.id,
+            version: t.version,
+            status: t.status,
+            priority: t.priority,
+            assignee: t.assignee_id,
+            hay: Utf32String::from(hay),
+        }
+    }
+
+    /// Same ticket and same content as when the entry was built. The console changes a
+    /// ticket locally only through patches (status, priority, assignee, tags), so those are
+    /// compared too; everything in the haystack changes only with a new server version.
+    fn fresh(&self, t: &Ticket) -> bool {
+        self.id == t.id
+            && self.version == t.version
+            && self.status == t.status
+            && self.priority == t.priority
+            && self.assignee == t.assignee_id
+    }
+}
+
+/// The `/` filter over a ticket list: per-ticket entries kept in step with the list, and the
+/// last answer so that a query extending the previous one (typing one more character) only
+/// re-checks the rows that matched before.
+#[derive(Debug, Default, Clone)]
+pub struct Index {
+    entries: Vec<Entry>,
+    /// Bumped whenever an entry changed: a remembered answer of an older generation is void.
+    generation: u64,
+    last: Option<(Query, u64, Vec<usize>)>,
+    /// How the last `apply` ran, for tests and benches: rows examined.
+    pub last_examined: usize,
+}
+
+impl Index {
+    pub fn new() -> Index {
+        Index::default()
+    }
+
+    /// Brings the entries in step with `tickets`. Walking the list and comparing a few
+    /// integers per row costs well under a millisecond for 100,000 tickets; only rows that
+    /// changed (or moved) are rebuilt.
+    pub fn sync(&mut self, tickets: &[Ticket]) {
+        let same_shape = self.entries.len() == tickets.len();
+        if same_shape {
+            let mut changed = false;
+            for (e, t) in self.entries.iter_mut().zip(tickets) {
+                if !e.fresh(t) {
+                    *e = Entry::new(t);
+                    changed = true;
+                }
+            }
+            if changed {
+                self.generation += 1;
+            }
+            return;
+        }
+        // Rows were inserted or removed: reuse the entries of tickets still there.
+        let mut old: std::collections::HashMap<TicketId, Entry> =
+            self.entries.drain(..).map(|e| (e.id, e)).collect();
+        self.entries = tickets
+            .iter()
+            .map(|t| match old.remove(&t.id) {
+                Some(e) if e.fresh(t) => e,
+                _ => Entry::new(t),
+            })
+            .collect();
+        self.generation += 1;
+    }
+
+    /// Computes the visible rows: indices into `tickets` that pass the terms and fuzzy-match
+    /// the text, in the view's order (a queue keeps its SLA order while you narrow it).
+    /// `agent_name` maps an assignee id to a name for `assignee:<name>`.
+    pub fn apply(
+        &mut self,
+        query: &Query,
+        tickets: &[Ticket],
+        me: Option<AgentId>,
+        agent_name: &(dyn Fn(AgentId) -> Option<String> + Sync),
+    ) -> Vec<usize> {
+        self.sync(tickets);
+        let narrowing = match &self.last {
+            Some((prev, generation, rows)) if *generation == self.generation && query.narrows(prev) => {
+                Some(rows.clone())
+            }
+            _ => None,
+        };
+        let out = match narrowing {
+            Some(rows) => {
+                self.last_examined = rows.len();
+                run(query, &self.entries, tickets, Some(&rows), me, agent_name)
+            }
+            None => {
+                self.last_examined = tickets.len();
+                run(query, &self.entries, tickets, None, me, agent_name)
+            }
+        };
+        self.last = Some((query.clone(), self.generation, out.clone()));
+        out
+    }
+}
+
+impl Query {
+    /// Every ticket matching `self` also matches `prev`: the same terms, and text that only
+    /// adds characters. (A fuzzy match of a word is a fuzzy match of each of its prefixes,
+    /// and an added word only removes matches. A backslash escapes a space for nucleo, so
+    /// text with one is never narrowed.)
+    fn narrows(&self, prev: &Query) -> bool {
+        self.status == prev.status
+            && self.priority == prev.priority
+            && self.tags == prev.tags
+            && self.assignee == prev.assignee
+            && self.text.starts_with(&prev.text)
+            && !self.text.contains('\\')
+    }
+}
+
+/// One-shot filter without a kept index (builds the entries every call): for callers that
+/// filter a list once. The console keeps an [`Index`].
 pub fn apply(
     query: &Query,
     tickets: &[Ticket],
     me: Option<AgentId>,
     agent_name: &(dyn Fn(AgentId) -> Option<String> + Sync),
 ) -> Vec<usize> {
+    Index::new().apply(query, tickets, me, agent_name)
+}
+
+/// Large candidate lists are split across the cores (each chunk keeps its order), since this
+/// runs on the keystroke that changed the filter.
+fn run(
+    query: &Query,
+    entries: &[Entry],
+    tickets: &[Ticket],
+    candidates: Option<&[usize]>,
+    me: Option<AgentId>,
+    agent_name: &(dyn Fn(AgentId) -> Option<String> + Sync),
+) -> Vec<usize> {
     const PARALLEL_FROM: usize = 20_000;
+    // `assignee:<name>` is decided once per agent, not once per ticket.
+    let named: Vec<AgentId> = match &query.assignee {
+        AssigneeTerm::Named(n) => {
+            let mut ids: Vec<AgentId> = entries.iter().filter_map(|e| e.assignee).collect();
+            ids.sort();
+            ids.dedup();
+            ids.retain(|id| {
+                id.0.to_string() == *n
+                    || agent_name(*id).is_some_and(|name| name.to_lowercase().contains(n.as_str()))
+            });
+            ids
+        }
+        _ => Vec::new(),
+    };
+    let needles = Needle::parse(&query.text);
+    let pattern = (!needles.is_empty()).then_some(needles.as_slice());
+    let ctx = Ctx { query, entries, tickets, me, named: &named, pattern };
+    let len = candidates.map_or(entries.len(), <[usize]>::len);
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
-    if tickets.len() < PARALLEL_FROM || threads < 2 || query.text.is_empty() {
-        return apply_range(query, tickets, 0, me, agent_name);
+    if len < PARALLEL_FROM || threads < 2 || pattern.is_none() {
+        return match candidates {
+            Some(rows) => ctx.check(rows.iter().copied()),
+            None => ctx.check(0..entries.len()),
+        };
     }
-    let chunk = tickets.len().div_ceil(threads);
+    let chunk = len.div_ceil(threads);
     std::thread::scope(|scope| {
-        let parts: Vec<_> = tickets
-            .chunks(chunk)
-            .enumerate()
-            .map(|(n, part)| scope.spawn(move || apply_range(query, part, n * chunk, me, agent_name)))
+        let ctx = &ctx;
+        let parts: Vec<_> = (0..len)
+            .step_by(chunk)
+            .map(|from| {
+                let to = (from + chunk).min(len);
+                scope.spawn(move || match candidates {
+                    Some(rows) => ctx.check(rows[from..to].iter().copied()),
+                    None => ctx.check(from..to),
+                })
+            })
             .collect();
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(len);
         for p in parts {
             // A panic in a worker is a bug in the matcher; show everything rather than nothing.
             match p.join() {
@@ -106,59 +283,132 @@ pub fn apply(
     })
 }
 
-fn apply_range(
-    query: &Query,
-    tickets: &[Ticket],
-    base: usize,
-    me: Option<AgentId>,
-    agent_name: &(dyn Fn(AgentId) -> Option<String> + Sync),
-) -> Vec<usize> {
-    let pattern = (!query.text.is_empty())
-        .then(|| Pattern::new(&query.text, CaseMatching::Smart, Normalization::Smart, AtomKind::Fuzzy));
-    let mut matcher = Matcher::new(Config::DEFAULT);
-    let mut buf = Vec::new();
-    let mut hay = String::new();
-    let mut out = Vec::with_capacity(tickets.len());
-    for (i, t) in tickets.iter().enumerate() {
-        if !query.status.is_empty() && !query.status.contains(&t.status) {
-            continue;
+/// One word of the free text, as nucleo prepares it (`Pattern::new`, smart case, smart
+/// normalisation), matched yes/no. The queue keeps the view's order, so the filter needs
+/// only whether a fuzzy match exists, not its score: that is "the needle's characters
+/// appear in order", one linear scan, where nucleo's scorer runs a dynamic programme over
+/// needle and haystack for every candidate. A property test holds it to nucleo's answer.
+#[derive(Debug, Clone)]
+struct Needle {
+    chars: Vec<char>,
+    /// The needle when it is ASCII (the common case): compared byte by byte.
+    ascii: Option<Vec<u8>>,
+    ignore_case: bool,
+    normalize: bool,
+}
+
+impl Needle {
+    fn parse(text: &str) -> Vec<Needle> {
+        if text.is_empty() {
+            return Vec::new();
         }
-        if !query.priority.is_empty() && !query.priority.contains(&t.priority) {
-            continue;
-        }
-        if !query.tags.iter().all(|tag| t.tags.iter().any(|x| x.eq_ignore_ascii_case(tag))) {
-            continue;
-        }
-        let assignee_ok = match &query.assignee {
-            AssigneeTerm::Any => true,
-            AssigneeTerm::Me => me.is_some() && t.assignee_id == me,
-            AssigneeTerm::None => t.assignee_id.is_none(),
-            AssigneeTerm::Named(n) => t.assignee_id.is_some_and(|id| {
-                id.0.to_string() == *n
-                    || agent_name(id).is_some_and(|name| name.to_lowercase().contains(n.as_str()))
-            }),
-        };
-        if !assignee_ok {
-            continue;
-        }
-        if let Some(p) = &pattern {
-            hay.clear();
-            use std::fmt::Write;
-            let _ = write!(
-                hay,
-                "#{} {} {} {}",
-                t.id,
-                t.subject,
-                t.requester_name.as_deref().unwrap_or(""),
-                t.account_name.as_deref().unwrap_or("")
-            );
-            if p.score(Utf32Str::new(&hay, &mut buf), &mut matcher).is_none() {
-                continue;
+        let pattern = Pattern::new(text, CaseMatching::Smart, Normalization::Smart, AtomKind::Fuzzy);
+        pattern
+            .atoms
+            .iter()
+            .map(|atom| {
+                let chars: Vec<char> = atom.needle_text().chars().collect();
+                // The same rules as nucleo's `Atom::new`: any upper-case letter makes the
+                // word case-sensitive; a character that normalisation would change (é)
+                // turns normalisation off for it.
+                let ignore_case = !chars.iter().any(|c| nucleo_matcher::chars::is_upper_case(*c));
+                let normalize = chars.iter().all(|c| nucleo_matcher::chars::normalize(*c) == *c);
+                let ascii =
+                    chars.iter().all(char::is_ascii).then(|| chars.iter().map(|c| *c as u8).collect());
+                Needle { chars, ascii, ignore_case, normalize }
+            })
+            .collect()
+    }
+
+    fn is_in(&self, hay: Utf32Str<'_>) -> bool {
+        match (hay, &self.ascii) {
+            (Utf32Str::Ascii(h), Some(n)) => {
+                let mut want = n.iter();
+                let Some(mut next) = want.next() else { return true };
+                for b in h {
+                    let b = if self.ignore_case { b.to_ascii_lowercase() } else { *b };
+                    if b == *next {
+                        match want.next() {
+                            Some(n) => next = n,
+                            None => return true,
+                        }
+                    }
+                }
+                false
+            }
+            // A non-ASCII character of the needle cannot occur in an ASCII haystack.
+            (Utf32Str::Ascii(_), None) => false,
+            (Utf32Str::Unicode(h), _) => {
+                let mut want = self.chars.iter();
+                let Some(mut next) = want.next() else { return true };
+                for c in h {
+                    let mut c = *c;
+                    if self.normalize {
+                        c = nucleo_matcher::chars::normalize(c);
+                    }
+                    if self.ignore_case {
+                        c = nucleo_matcher::chars::to_lower_case(c);
+                    }
+                    if c == *next {
+                        match want.next() {
+                            Some(n) => next = n,
+                            None => return true,
+                        }
+                    }
+                }
+                false
             }
         }
-        out.push(base + i);
     }
-    out
+}
+
+struct Ctx<'a> {
+    query: &'a Query,
+    entries: &'a [Entry],
+    tickets: &'a [Ticket],
+    me: Option<AgentId>,
+    named: &'a [AgentId],
+    pattern: Option<&'a [Needle]>,
+}
+
+impl Ctx<'_> {
+    /// The rows of `rows` that pass: the cheap comparisons on the prepared entry first, the
+    /// ticket's tags only when a `tag:` term asks, the fuzzy matcher last.
+    fn check(&self, rows: impl Iterator<Item = usize>) -> Vec<usize> {
+        let q = self.query;
+        let mut out = Vec::new();
+        for i in rows {
+            let Some(e) = self.entries.get(i) else { continue };
+            if !q.status.is_empty() && !q.status.contains(&e.status) {
+                continue;
+            }
+            if !q.priority.is_empty() && !q.priority.contains(&e.priority) {
+                continue;
+            }
+            let assignee_ok = match &q.assignee {
+                AssigneeTerm::Any => true,
+                AssigneeTerm::Me => self.me.is_some() && e.assignee == self.me,
+                AssigneeTerm::None => e.assignee.is_none(),
+                AssigneeTerm::Named(_) => e.assignee.is_some_and(|id| self.named.contains(&id)),
+            };
+            if !assignee_ok {
+                continue;
+            }
+            if !q.tags.is_empty() {
+                let Some(t) = self.tickets.get(i) else { continue };
+                if !q.tags.iter().all(|tag| t.tags.iter().any(|x| x.eq_ignore_ascii_case(tag))) {
+                    continue;
+                }
+            }
+            if let Some(needles) = self.pattern
+                && !needles.iter().all(|n| n.is_in(e.hay.slice(..)))
+            {
+                continue;
+            }
+            out.push(i);
+        }
+        out
+    }
 }
 
 /// Fuzzy-ranks `items` (best first) for pickers, the palette and the help search.
@@ -231,8 +481,88 @@ mod tests {
         let q = Query::parse("refund card").unwrap();
         let name = |_: AgentId| None;
         let all = apply(&q, &tickets, None, &name);
-        assert_eq!(all, apply_range(&q, &tickets, 0, None, &name));
+        let index = {
+            let mut i = Index::new();
+            i.sync(&tickets);
+            i
+        };
+        let ctx = Ctx {
+            query: &q,
+            entries: &index.entries,
+            tickets: &tickets,
+            me: None,
+            named: &[],
+            pattern: None,
+        };
+        let needles = Needle::parse(&q.text);
+        let one_thread = Ctx { pattern: Some(&needles), ..ctx }.check(0..tickets.len());
+        assert_eq!(all, one_thread);
         assert!(!all.is_empty() && all.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn typing_narrows_the_previous_answer_and_matches_a_full_pass() {
+        let tickets = fixtures::tickets(3_000);
+        let name = |_: AgentId| None;
+        let mut index = Index::new();
+        let mut typed = String::new();
+        let mut previous = tickets.len();
+        for c in "status:open,new refund ca".chars() {
+            typed.push(c);
+            let Ok(q) = Query::parse(&typed) else { continue };
+            let rows = index.apply(&q, &tickets, None, &name);
+            // The same answer as a fresh index computing from scratch.
+            assert_eq!(rows, apply(&q, &tickets, None, &name), "query {typed:?}");
+            if typed.len() > "status:open,new r".len() {
+                assert_eq!(index.last_examined, previous, "narrowed from the last answer at {typed:?}");
+            }
+            previous = rows.len();
+        }
+        assert!(previous > 0 && previous < tickets.len());
+        // Deleting a character is a full pass again.
+        let q = Query::parse("status:open,new refund c").unwrap();
+        index.apply(&q, &tickets, None, &name);
+        assert_eq!(index.last_examined, tickets.len());
+    }
+
+    #[test]
+    fn a_changed_ticket_voids_the_narrowing_and_is_found_by_its_new_subject() {
+        let mut tickets = fixtures::tickets(200);
+        let name = |_: AgentId| None;
+        let mut index = Index::new();
+        let q1 = Query::parse("zebr").unwrap();
+        assert!(index.apply(&q1, &tickets, None, &name).is_empty());
+        tickets[17].subject = "Zebra crossing".into();
+        tickets[17].version += 1;
+        let q2 = Query::parse("zebra").unwrap();
+        assert_eq!(index.apply(&q2, &tickets, None, &name), vec![17]);
+        assert_eq!(index.last_examined, tickets.len());
+        // A removed row shifts the rest; indices follow the list.
+        tickets.remove(3);
+        assert_eq!(index.apply(&q2, &tickets, None, &name), vec![16]);
+        // A local status change (an optimistic patch) is seen by the terms.
+        let q3 = Query::parse("status:closed zebra").unwrap();
+        assert!(index.apply(&q3, &tickets, None, &name).is_empty());
+        tickets[16].status = Status::Closed;
+        assert_eq!(index.apply(&q3, &tickets, None, &name), vec![16]);
+    }
+
+    proptest::proptest! {
+        /// The yes/no scan agrees with nucleo's scorer on every haystack and query, with
+        /// upper case, accents and non-Latin letters in both.
+        #[test]
+        fn needle_scan_agrees_with_nucleo(
+            hay in "[a-cA-Cé É日ß#0-9 ]{0,24}",
+            query in "[a-cA-Cé É日ß#0-9]{1,4}( [a-cA-Céß]{1,3})?",
+        ) {
+            let pattern = Pattern::new(&query, CaseMatching::Smart, Normalization::Smart, AtomKind::Fuzzy);
+            let mut matcher = Matcher::new(Config::DEFAULT);
+            let mut buf = Vec::new();
+            let nucleo = pattern.score(Utf32Str::new(&hay, &mut buf), &mut matcher).is_some();
+            let hay32 = Utf32String::from(hay.as_str());
+            let ours = Needle::parse(&query).iter().all(|n| n.is_in(hay32.slice(..)));
+            proptest::prop_assert_eq!(ours, nucleo, "hay {:?} query {:?}", hay, query);
+        }
     }
 
     #[test]

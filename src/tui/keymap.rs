@@ -14,6 +14,8 @@ pub enum Context {
     Conversation,
     Contact,
     Editor,
+    /// The conflict dialog (a change refused because the ticket changed meanwhile).
+    Conflict,
 }
 
 impl Context {
@@ -24,6 +26,7 @@ impl Context {
             Context::Conversation => "conversation",
             Context::Contact => "contact",
             Context::Editor => "editor",
+            Context::Conflict => "conflict",
         }
     }
 }
@@ -104,7 +107,7 @@ actions! {
     Mark = "mark", Queue, ["space"], "Mark or unmark the ticket for bulk actions";
     MarkAll = "mark_all", Queue, ["V"], "Mark all visible tickets (again: clear marks)";
     Undo = "undo", Queue, ["u"], "Undo the last change (within 10 seconds)";
-    OpenLink = "open_link", Queue, ["o"], "Open the ticket's link in the browser";
+    OpenLink = "open_link", Queue, ["o"], "Open a link of the ticket or its conversation (picker when several)";
     CopyId = "copy_id", Queue, ["y"], "Copy the ticket id";
     LogActivity = "log_activity", Contact, ["l"], "Log a call, meeting, email or note";
     FollowUp = "follow_up", Contact, ["f"], "Create a follow-up task with a due date";
@@ -114,6 +117,8 @@ actions! {
     ExternalEditor = "external_editor", Editor, ["ctrl-e"], "Continue in $EDITOR";
     InsertMacro = "insert_macro", Editor, ["ctrl-t"], "Insert a macro or saved reply";
     CloseEditor = "close_editor", Editor, ["esc"], "Close the editor (the draft is kept)";
+    ConflictReapply = "conflict_reapply", Conflict, ["m"], "Conflict: apply my change again on top of the current version";
+    ConflictKeepTheirs = "conflict_keep_theirs", Conflict, ["t"], "Conflict: keep the current version and drop my change (esc too)";
 }
 
 impl Action {
@@ -341,6 +346,7 @@ impl Keymap {
     pub fn action_for(&self, ctx: Context, chord: Chord) -> Option<Action> {
         let chain: &[Context] = match ctx {
             Context::Editor => &[Context::Editor],
+            Context::Conflict => &[Context::Conflict],
             Context::Conversation => &[Context::Conversation, Context::Queue, Context::Global],
             Context::Contact => &[Context::Contact, Context::Queue, Context::Global],
             Context::Queue => &[Context::Queue, Context::Global],
@@ -402,8 +408,9 @@ fn contexts_overlap(a: Context, b: Context) -> bool {
     if a == b {
         return true;
     }
-    // The editor captures keys for typing; globals do not reach it, so no clash there.
-    if a == Context::Editor || b == Context::Editor {
+    // The editor captures keys for typing and the conflict dialog takes only its own keys;
+    // globals reach neither, so no clash there.
+    if matches!(a, Context::Editor | Context::Conflict) || matches!(b, Context::Editor | Context::Conflict) {
         return false;
     }
     a == Context::Global || b == Context::Global
@@ -458,6 +465,8 @@ mod tests {
         assert_eq!(km.action_for(Context::Queue, key('l')), None);
         assert_eq!(km.action_for(Context::Queue, key('?')), Some(Action::Help));
         assert_eq!(km.action_for(Context::Editor, key('a')), None);
+        assert_eq!(km.action_for(Context::Conflict, key('m')), Some(Action::ConflictReapply));
+        assert_eq!(km.action_for(Context::Conflict, key('q')), None, "only the dialog's own keys");
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub mod filter;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod keymap;
+pub mod open;
+pub mod refs;
 pub mod runtime;
 pub mod theme;
 pub mod view;

@@ -76,7 +76,11 @@ pub fn failure(e: &ApiError) -> Failure {
         e if e.is_transient() => FailureKind::Offline,
         _ => FailureKind::Other,
     };
-    Failure { message: e.to_string(), kind }
+    let current = match e {
+        ApiError::Conflict { current, .. } | ApiError::PreconditionFailed { current, .. } => current.clone(),
+        _ => None,
+    };
+    Failure { message: e.to_string(), kind, current }
 }
 
 fn fail<T>(r: Result<T, ApiError>) -> Result<T, Failure> {
@@ -495,18 +499,9 @@ impl Ctx {
                 let _ = out.flush();
             }
             Effect::OpenUrl(url) => {
-                // Only web links: a ticket's link comes from outside.
-                if url.starts_with("https://") || url.starts_with("http://") {
-                    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
-                    let spawned = std::process::Command::new(opener)
-                        .arg(&url)
-                        .stdin(std::process::Stdio::null())
-                        .stdout(std::process::Stdio::null())
-                        .stderr(std::process::Stdio::null())
-                        .spawn();
-                    if let Err(e) = spawned {
-                        let _ = self.tx.send(Msg::Warnings(vec![format!("Could not run {opener}: {e}")]));
-                    }
+                let browser = std::env::var("BROWSER").ok();
+                if let Err(e) = crate::tui::open::open(&url, browser.as_deref(), &crate::tui::open::Spawn) {
+                    let _ = self.tx.send(Msg::Warnings(vec![e]));
                 }
             }
             Effect::Bell => {

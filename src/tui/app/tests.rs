@@ -152,7 +152,11 @@ fn assign_to_me_is_optimistic_and_rolls_back_with_a_toast() {
         Msg::Patched {
             req: *req,
             id: TicketId(1001),
-            result: Err(Failure { message: "version mismatch".into(), kind: FailureKind::Conflict }),
+            result: Err(Failure {
+                message: "version mismatch".into(),
+                kind: FailureKind::Other,
+                current: None,
+            }),
         },
     );
     assert_eq!(ticket(&app, 1001).assignee_id, None);
@@ -561,4 +565,193 @@ fn inverse_patch_restores_every_field() {
     assert_eq!(tags, want);
     t.tags = before.tags.clone();
     assert_eq!(t, before);
+}
+
+/// A 412 on a change: the dialog shows what we started from, our change and the server's
+/// version (from the answer, and fetched again); `m` re-applies on top of the new version
+/// with its version in If-Match, `t`/esc keeps theirs.
+#[test]
+fn a_conflict_shows_both_versions_and_lets_the_agent_choose() {
+    let mut app = fixtures::app(40);
+    update(&mut app, Msg::Agents(Ok(fixtures::agents())));
+    press(&mut app, "j"); // #1001, unassigned, version 1
+    let fx = press(&mut app, "a");
+    let [Effect::UpdateTicket { req, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    // Meanwhile Grace took it and raised the priority.
+    let mut theirs = ticket(&app, 1001);
+    theirs.assignee_id = Some(AgentId(2));
+    theirs.priority = Priority::Urgent;
+    theirs.version = 3;
+    theirs.assignee_id = Some(AgentId(2));
+    let fx = update(
+        &mut app,
+        Msg::Patched {
+            req: *req,
+            id: TicketId(1001),
+            result: Err(Failure {
+                message: "precondition failed".into(),
+                kind: FailureKind::Conflict,
+                current: Some(serde_json::to_value(&theirs).unwrap()),
+            }),
+        },
+    );
+    assert!(fx.contains(&Effect::LoadTicket(TicketId(1001))), "the current version is fetched: {fx:?}");
+    let Some(Modal::Conflict(c)) = app.modal.clone() else { panic!("{:?}", app.modal) };
+    assert_eq!(c.theirs.as_ref().map(|t| t.version), Some(3));
+    // The list shows the server's version, not our refused change.
+    assert_eq!(ticket(&app, 1001).assignee_id, Some(AgentId(2)));
+    let rows = conflict_rows(&app, &c);
+    let assignee = rows.iter().find(|r| r.field == "assignee").unwrap();
+    assert_eq!(
+        (assignee.base.as_str(), assignee.mine.as_str(), assignee.theirs.as_deref()),
+        ("unassigned", "me", Some("Grace Hopper"))
+    );
+    assert!(assignee.ours && assignee.changed);
+    let priority = rows.iter().find(|r| r.field == "priority").unwrap();
+    assert!(!priority.ours && priority.changed, "what the other agent changed is shown too");
+    assert!(rows.iter().all(|r| r.field != "status"), "untouched fields stay out: {rows:?}");
+    // Other keys do nothing while the dialog is up.
+    assert!(press(&mut app, "j").is_empty());
+    assert!(matches!(app.modal, Some(Modal::Conflict(_))));
+    // A fresher copy arrives (the re-fetch): the dialog follows it.
+    theirs.version = 4;
+    update(&mut app, Msg::Ticket(TicketId(1001), Ok(theirs.clone())));
+    let Some(Modal::Conflict(c)) = app.modal.as_ref() else { panic!() };
+    assert_eq!(c.theirs.as_ref().map(|t| t.version), Some(4));
+    // Mine on top of theirs: the same patch, If-Match on the version we were shown.
+    let fx = press(&mut app, "m");
+    let [Effect::UpdateTicket { id, patch, version, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!((*id, *version), (TicketId(1001), Some(4)));
+    assert_eq!(patch.assignee_id, Some(Some(AgentId(1))));
+    assert!(app.modal.is_none());
+    assert_eq!(ticket(&app, 1001).assignee_id, Some(AgentId(1)));
+    assert_eq!(ticket(&app, 1001).priority, Priority::Urgent, "their priority is kept");
+
+    // Keep theirs: nothing is sent, their version stays.
+    let mut app = fixtures::app(40);
+    press(&mut app, "j");
+    let fx = press(&mut app, "a");
+    let [Effect::UpdateTicket { req, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    let conflict = Failure { message: "conflict".into(), kind: FailureKind::Conflict, current: None };
+    update(&mut app, Msg::Patched { req: *req, id: TicketId(1001), result: Err(conflict) });
+    let Some(Modal::Conflict(c)) = app.modal.as_ref() else { panic!() };
+    assert!(c.theirs.is_none(), "a 409 without a body waits for the re-fetch");
+    assert!(press(&mut app, "m").is_empty(), "nothing to apply on until the current version is in");
+    assert!(app.toasts.back().unwrap().text.contains("loading"));
+    update(&mut app, Msg::Ticket(TicketId(1001), Ok(theirs.clone())));
+    assert!(press(&mut app, "esc").is_empty());
+    assert!(app.modal.is_none());
+    assert!(app.open.is_none(), "nothing was open; the banner logic only touches an open ticket");
+    assert_eq!(ticket(&app, 1001).assignee_id, Some(AgentId(2)));
+    assert!(app.toasts.back().unwrap().text.contains("dropped"));
+}
+
+fn link_message(id: i64, tiptap: serde_json::Value) -> Message {
+    let mut m = fixtures::messages(TicketId(1000)).remove(0);
+    m.id = MessageId(id);
+    m.body = MessageBody { tiptap, markdown: String::new(), source: None };
+    m
+}
+
+#[test]
+fn open_link_offers_the_conversation_links_in_a_numbered_picker() {
+    let mut app = fixtures::app(40);
+    // #1001 has no link of its own and is not open: nothing to open.
+    press(&mut app, "j");
+    assert!(press(&mut app, "o").is_empty());
+    assert!(app.toasts.back().unwrap().text.contains("No link"));
+    // #1000 has its Slack thread link; from the queue that is the one link: opened at once.
+    press(&mut app, "k");
+    let fx = press(&mut app, "o");
+    assert_eq!(fx, vec![Effect::OpenUrl("https://example.slack.com/archives/C024BE91L/p1700000000".into())]);
+    // Open, with messages carrying links (one unsafe): a picker, numbered, in reading order.
+    press(&mut app, "enter");
+    let link = |text: &str, href: &str| serde_json::json!({"type":"text","text":text,"marks":[{"type":"link","attrs":{"href":href}}]});
+    let messages = vec![
+        link_message(
+            1,
+            serde_json::json!({"type":"doc","content":[{"type":"paragraph","content":[
+            link("invoice", "https://billing.example.com/inv/42"), link("x", "javascript:alert(1)")]}]}),
+        ),
+        link_message(
+            2,
+            serde_json::json!({"type":"doc","content":[{"type":"paragraph","content":[
+            link("write us", "mailto:billing@example.com")]}]}),
+        ),
+    ];
+    update(&mut app, Msg::Messages(TicketId(1000), Ok(messages)));
+    assert!(press(&mut app, "o").is_empty());
+    let Some(Modal::Picker { title, items, .. }) = app.modal.as_ref() else { panic!("{:?}", app.modal) };
+    assert_eq!(title, "Links in #1000");
+    let labels: Vec<&str> = items.iter().map(|i| i.label.as_str()).collect();
+    assert_eq!(labels, ["1 this ticket", "2 invoice", "3 write us"]);
+    // A number picks that link, though `2` also occurs in other URLs' digits.
+    type_text(&mut app, "3");
+    let visible: Vec<String> =
+        app.modal.as_ref().unwrap().visible_items().iter().map(|i| i.label.clone()).collect();
+    assert_eq!(visible, ["3 write us"]);
+    press(&mut app, "backspace");
+    // Typing narrows (fuzzy); enter opens the chosen one.
+    type_text(&mut app, "inv");
+    let fx = press(&mut app, "enter");
+    assert_eq!(fx, vec![Effect::OpenUrl("https://billing.example.com/inv/42".into())]);
+    assert!(app.modal.is_none());
+}
+
+#[test]
+fn mentions_resolve_once_with_their_own_kind() {
+    let mut app = fixtures::app(40);
+    press(&mut app, "enter");
+    let mention = |id: &str, ch: &str| serde_json::json!({"type":"mention","attrs":{"id":id,"label":null,"mentionSuggestionChar":ch}});
+    let messages = vec![link_message(
+        1,
+        serde_json::json!({"type":"doc","content":[{"type":"paragraph","content":[
+            mention("U1", "@"), mention("C7", "#"), mention("S0614TZR7", "@"), mention("U1", "@")]}]}),
+    )];
+    let fx = update(&mut app, Msg::Messages(TicketId(1000), Ok(messages.clone())));
+    assert_eq!(
+        fx,
+        vec![Effect::Resolve(vec![
+            EntityRef { kind: RefKind::SlackUser, id: "U1".into() },
+            EntityRef { kind: RefKind::SlackChannel, id: "C7".into() },
+        ])]
+    );
+    update(
+        &mut app,
+        Msg::Resolved(Ok(vec![
+            ResolvedEntity {
+                kind: RefKind::SlackUser,
+                id: "U1".into(),
+                label: Some("Ada".into()),
+                desk_id: Some(1),
+            },
+            ResolvedEntity { kind: RefKind::SlackChannel, id: "C7".into(), label: None, desk_id: None },
+        ])),
+    );
+    assert_eq!(app.labels.get(crate::richtext::MentionKind::User, "U1").as_deref(), Some("Ada"));
+    // Reloading the conversation asks for nothing: known and unknown answers are cached.
+    let fx = update(&mut app, Msg::Messages(TicketId(1000), Ok(messages)));
+    assert!(fx.is_empty(), "{fx:?}");
+}
+
+#[test]
+fn resolving_a_conflict_on_the_open_ticket_clears_the_changed_banner() {
+    let mut app = fixtures::app(40);
+    press(&mut app, "enter"); // #1000 open
+    let fx = press(&mut app, "p");
+    assert!(fx.is_empty());
+    type_text(&mut app, "low");
+    let fx = press(&mut app, "enter");
+    let [Effect::UpdateTicket { req, .. }, ..] = fx.as_slice() else { panic!("{fx:?}") };
+    let mut theirs = ticket(&app, 1000);
+    theirs.version = 7;
+    theirs.status = Status::Pending;
+    let failure = Failure { message: "412".into(), kind: FailureKind::Conflict, current: None };
+    update(&mut app, Msg::Patched { req: *req, id: TicketId(1000), result: Err(failure) });
+    update(&mut app, Msg::Ticket(TicketId(1000), Ok(theirs)));
+    assert!(app.open.as_ref().unwrap().changed, "the banner says it changed");
+    press(&mut app, "t");
+    let open = app.open.as_ref().unwrap();
+    assert!(!open.changed && open.seen_version == 7, "seen in the dialog");
+    assert_eq!(open.ticket.status, Status::Pending);
 }

@@ -4,10 +4,10 @@
 
 use crate::model::Message;
 use crate::richtext::{self, Doc, MentionKind, Styles};
+use crate::tui::refs::Labels;
 use crate::tui::theme::{Role, Theme};
 use ratatui::style::Modifier;
 use ratatui::text::Line;
-use std::collections::HashMap;
 
 pub fn styles(theme: &Theme) -> Styles {
     let s = |r: Role| theme.style(r);
@@ -36,23 +36,18 @@ pub fn parse(m: &Message) -> Doc {
     Doc::from_json(&m.body.tiptap).unwrap_or_else(|_| richtext::from_markdown(&m.body.markdown))
 }
 
-pub fn doc_lines(doc: &Doc, theme: &Theme, labels: &HashMap<String, String>) -> Vec<Line<'static>> {
-    let resolver = |_kind: MentionKind, id: &str| labels.get(id).cloned();
+pub fn doc_lines(doc: &Doc, theme: &Theme, labels: &Labels) -> Vec<Line<'static>> {
+    let resolver = |kind: MentionKind, id: &str| labels.get(kind, id);
     richtext::to_text(doc, &styles(theme), &resolver).lines
 }
 
-pub fn message_lines(
-    m: &Message,
-    doc: Option<&Doc>,
-    theme: &Theme,
-    labels: &HashMap<String, String>,
-) -> Vec<Line<'static>> {
+pub fn message_lines(m: &Message, doc: Option<&Doc>, theme: &Theme, labels: &Labels) -> Vec<Line<'static>> {
     match doc {
         Some(d) => doc_lines(d, theme, labels),
         None => doc_lines(&parse(m), theme, labels),
     }
 }
 
-pub fn markdown_lines(md: &str, theme: &Theme, labels: &HashMap<String, String>) -> Vec<Line<'static>> {
+pub fn markdown_lines(md: &str, theme: &Theme, labels: &Labels) -> Vec<Line<'static>> {
     doc_lines(&richtext::from_markdown(md), theme, labels)
 }

@@ -3,7 +3,7 @@
 //! preview and the searchable help.
 
 use super::{centered, clean, fit};
-use crate::tui::app::{App, InputKind, Modal};
+use crate::tui::app::{App, Conflict, InputKind, Modal, PickValue, conflict_rows};
 use crate::tui::filter;
 use crate::tui::keymap::{Action, Context};
 use crate::tui::theme::{Role, Theme};
@@ -41,7 +41,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, modal: &Modal, theme: &The
             let start = selected.saturating_sub(rows.saturating_sub(1));
             let w = inner.width as usize;
             for (i, it) in items.iter().enumerate().skip(start).take(rows) {
-                let label_w = (w * 3 / 5).max(10);
+                // A link's address matters more than its text: give it the wider column.
+                let share = if matches!(it.value, PickValue::Link(_)) { 2 } else { 3 };
+                let label_w = (w * share / 5).max(10);
                 let mut line = Line::from(vec![
                     Span::styled(fit(&it.label, label_w), theme.style(Role::Text)),
                     Span::styled(fit(&it.detail, w.saturating_sub(label_w)), theme.style(Role::Muted)),
@@ -144,7 +146,65 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, modal: &Modal, theme: &The
             Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }).render(inner, frame.buffer_mut());
         }
         Modal::Help { query, scroll } => draw_help(frame, area, app, query, *scroll, theme),
+        Modal::Conflict(c) => draw_conflict(frame, area, app, c, theme),
     }
+}
+
+/// Both versions side by side: the fields as they were when we started, our change, and the
+/// server's version now, with what someone else changed marked.
+fn draw_conflict(frame: &mut Frame, area: Rect, app: &App, c: &Conflict, theme: &Theme) {
+    let rows = conflict_rows(app, c);
+    let r = centered(area, 100, rows.len() as u16 + 9);
+    Clear.render(r, frame.buffer_mut());
+    let block = frame_block(&format!("#{} changed while you worked on it", c.id), theme);
+    let inner = block.inner(r);
+    block.render(r, frame.buffer_mut());
+    let w = inner.width as usize;
+    let col = (w.saturating_sub(10) / 3).max(8);
+    let mut lines = vec![
+        Line::from(Span::styled(
+            format!("{} was refused: someone else changed the ticket first.", clean(&c.label)),
+            theme.style(Role::Text),
+        )),
+        Line::default(),
+        Line::from(vec![
+            Span::styled(fit("", 10), theme.style(Role::Muted)),
+            Span::styled(fit("when you started", col), theme.style(Role::Muted)),
+            Span::styled(fit("your change", col), theme.style(Role::Muted)),
+            Span::styled(fit("now on the server", col), theme.style(Role::Muted)),
+        ]),
+    ];
+    for row in &rows {
+        let mine_style = if row.ours { theme.style(Role::Success) } else { theme.style(Role::Muted) };
+        let theirs = match &row.theirs {
+            Some(t) => {
+                let style = if row.changed { theme.style(Role::SlaAtRisk) } else { theme.style(Role::Text) };
+                Span::styled(fit(&format!("{}{t}", if row.changed { "● " } else { "" }), col), style)
+            }
+            None => Span::styled(fit("loading…", col), theme.style(Role::Muted)),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(fit(row.field, 10), theme.style(Role::Title)),
+            Span::styled(fit(&row.base, col), theme.style(Role::Muted)),
+            Span::styled(fit(&row.mine, col), mine_style),
+            theirs,
+        ]));
+    }
+    lines.push(Line::default());
+    let (mine_key, theirs_key) =
+        (app.keymap.label(Action::ConflictReapply), app.keymap.label(Action::ConflictKeepTheirs));
+    let how = match &c.theirs {
+        Some(t) => format!("● changed by someone else · server version {}", t.version),
+        None => "Loading the server's version…".to_string(),
+    };
+    lines.push(Line::from(Span::styled(how, theme.style(Role::Muted))));
+    lines.push(Line::from(vec![
+        Span::styled(mine_key, theme.style(Role::Key)),
+        Span::styled(" apply my change on top of theirs   ", theme.style(Role::Text)),
+        Span::styled(format!("{theirs_key}/esc"), theme.style(Role::Key)),
+        Span::styled(" keep theirs, drop mine", theme.style(Role::Text)),
+    ]));
+    Paragraph::new(Text::from(lines)).render(inner, frame.buffer_mut());
 }
 
 fn draw_help(frame: &mut Frame, area: Rect, app: &App, query: &str, scroll: usize, theme: &Theme) {

@@ -3,7 +3,7 @@
 //! same for 100 tickets as for 100,000.
 
 use super::{fit, pane_block};
-use crate::model::{Priority, Ticket};
+use crate::model::{Priority, Status, Ticket};
 use crate::tui::app::{App, Pane};
 use crate::tui::badge::{BadgeState, badge};
 use crate::tui::theme::{Role, Theme};
@@ -71,6 +71,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 }
 
 struct Columns {
+    /// The status badge: full words (`on hold`) when there is room, four letters otherwise.
+    status: usize,
     requester: usize,
     assignee: usize,
     age: usize,
@@ -78,8 +80,9 @@ struct Columns {
 }
 
 fn columns(width: usize) -> Columns {
-    // mark 2, id 6, badge 10 (`RES -13d04`), priority 5 are always there.
-    let fixed = 2 + 6 + 10 + 5;
+    // mark 2, id 6, badge 10 (`RES -13d04`), priority 5 and the status are always there.
+    let status = if width >= 80 { 8 } else { 5 };
+    let fixed = 2 + 6 + 10 + 5 + status;
     let (requester, assignee, age) = match width {
         w if w >= 110 => (24, 14, 5),
         w if w >= 80 => (20, 0, 5),
@@ -87,7 +90,7 @@ fn columns(width: usize) -> Columns {
         _ => (0, 0, 0),
     };
     let subject = width.saturating_sub(fixed + requester + assignee + age);
-    Columns { requester, assignee, age, subject }
+    Columns { status, requester, assignee, age, subject }
 }
 
 /// Draws the header and the visible rows into `area` straight into the buffer.
@@ -96,7 +99,14 @@ pub fn render_queue_rows(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme)
         return;
     }
     let cols = columns(area.width as usize);
-    let mut header = format!("{}{}{}{}", fit("", 2), fit("id", 6), fit("sla", 10), fit("pri", 5));
+    let mut header = format!(
+        "{}{}{}{}{}",
+        fit("", 2),
+        fit("id", 6),
+        fit("sla", 10),
+        fit("pri", 5),
+        fit(if cols.status > 5 { "status" } else { "st" }, cols.status)
+    );
     if cols.requester > 0 {
         header.push_str(&fit("requester · account", cols.requester));
     }
@@ -146,6 +156,22 @@ pub fn render_queue_rows(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme)
     }
 }
 
+/// The status in its own column, so it never reads as part of the subject. `new` (waiting
+/// for a first answer) takes the accent, `open` plain text, the waiting states recede, solved
+/// reads as done.
+fn status_badge<'a>(status: Status, width: usize, theme: &Theme) -> Span<'a> {
+    let (long, short, role) = match status {
+        Status::New => ("new", "new", Role::Accent),
+        Status::Open => ("open", "open", Role::Text),
+        Status::Pending => ("pending", "pend", Role::Muted),
+        Status::OnHold => ("on hold", "hold", Role::Muted),
+        Status::Solved => ("solved", "solv", Role::Success),
+        Status::Closed => ("closed", "clsd", Role::Muted),
+    };
+    let text = if width > 5 { long } else { short };
+    Span::styled(fit(text, width), theme.style(role))
+}
+
 fn row_line<'a>(app: &App, t: &Ticket, cols: &Columns, selected: bool, theme: &Theme) -> Line<'a> {
     let marked = app.marks.contains(&t.id);
     let mark = match (marked, selected) {
@@ -177,6 +203,7 @@ fn row_line<'a>(app: &App, t: &Ticket, cols: &Columns, selected: bool, theme: &T
         Span::styled(fit(&badge_text, 9), badge_style),
         Span::raw(" "),
         Span::styled(fit(pri, 5), theme.style(pri_role)),
+        status_badge(t.status, cols.status, theme),
     ];
     if cols.requester > 0 {
         let who = match (&t.requester_name, &t.account_name) {
@@ -186,16 +213,7 @@ fn row_line<'a>(app: &App, t: &Ticket, cols: &Columns, selected: bool, theme: &T
         };
         spans.push(Span::styled(fit(&who, cols.requester - 1) + " ", theme.style(Role::Text)));
     }
-    let mut subject = t.subject.clone();
-    if !t.status.is_open() || t.status != crate::model::Status::Open {
-        subject = format!("[{}] {subject}", t.status.as_str().replace('_', " "));
-    }
-    let subject_style = if t.status == crate::model::Status::New {
-        theme.style(Role::Title)
-    } else {
-        theme.style(Role::Text)
-    };
-    spans.push(Span::styled(fit(&subject, cols.subject.saturating_sub(1)) + " ", subject_style));
+    spans.push(Span::styled(fit(&t.subject, cols.subject.saturating_sub(1)) + " ", theme.style(Role::Text)));
     if cols.assignee > 0 {
         let who = match t.assignee_id {
             Some(id) if Some(id) == app.my_id() => "me".to_string(),

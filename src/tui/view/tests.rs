@@ -228,3 +228,45 @@ fn fit_pads_and_truncates_by_display_width() {
     assert_eq!(fit("日本語", 5), "日本…");
     assert_eq!(fit("x", 0), "");
 }
+
+/// The conflict dialog at 160x45: a status change refused with a 412 after someone else
+/// assigned the ticket and changed its status.
+#[test]
+fn conflict_dialog() {
+    let mut app = opened(160, 45);
+    keys(&mut app, "s");
+    type_text(&mut app, "pending");
+    let fx = update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::empty())));
+    let Some(crate::tui::app::Effect::UpdateTicket { req, .. }) = fx.into_iter().next() else { panic!() };
+    let mut theirs = fixtures::ticket(0);
+    theirs.status = Status::OnHold;
+    theirs.assignee_id = Some(AgentId(2));
+    theirs.version = 5;
+    let failure = crate::tui::app::Failure {
+        message: "version mismatch".into(),
+        kind: crate::tui::app::FailureKind::Conflict,
+        current: None,
+    };
+    update(&mut app, Msg::Patched { req, id: TicketId(1000), result: Err(failure) });
+    insta::assert_snapshot!("conflict_loading", screen(&app));
+    update(&mut app, Msg::Ticket(TicketId(1000), Ok(theirs)));
+    insta::assert_snapshot!("conflict_dialog", screen(&app));
+}
+
+/// `o` with several links in the conversation: the numbered picker.
+#[test]
+fn link_picker() {
+    let mut app = opened(120, 30);
+    let mut m = fixtures::messages(TicketId(1000)).remove(0);
+    m.id = MessageId(9);
+    m.body.tiptap = serde_json::json!({"type":"doc","content":[{"type":"paragraph","content":[
+        {"type":"text","text":"see the "},
+        {"type":"text","text":"invoice","marks":[{"type":"link","attrs":{"href":"https://billing.example.com/inv/42"}}]},
+        {"type":"text","text":" or "},
+        {"type":"text","text":"mail billing","marks":[{"type":"link","attrs":{"href":"mailto:billing@example.com"}}]}]}]});
+    let mut list = fixtures::messages(TicketId(1000));
+    list.push(m);
+    update(&mut app, Msg::Messages(TicketId(1000), Ok(list)));
+    keys(&mut app, "o");
+    insta::assert_snapshot!(screen(&app));
+}
