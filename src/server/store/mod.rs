@@ -34,6 +34,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../../migrations/sqlite/0001_init.sql")),
     (2, "covering queue indexes", include_str!("../../../migrations/sqlite/0002_covering_queue_indexes.sql")),
     (3, "slack", include_str!("../../../migrations/sqlite/0003_slack.sql")),
+    (4, "assignee queue index", include_str!("../../../migrations/sqlite/0004_assignee_queue_index.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../../migrations/postgres/0001_init.sql")),
@@ -43,6 +44,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../../migrations/postgres/0002_covering_queue_indexes.sql"),
     ),
     (3, "slack", include_str!("../../../migrations/postgres/0003_slack.sql")),
+    (4, "assignee queue index", include_str!("../../../migrations/postgres/0004_assignee_queue_index.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
