@@ -564,12 +564,14 @@ async fn flush(
     now: Timestamp,
     last: bool,
 ) -> Result<(), AppError> {
+    let dialect = tx.dialect();
     let compiled: Vec<_> =
         policy_ids.iter().zip(policy_texts).map(|(id, text)| cache.get(*id, text)).collect();
     if !tickets.is_empty() {
-        let mut sql = Sql::new(
+        let mut sql = Sql::positional(
             "INSERT INTO tickets (id, subject, status, priority, requester_id, assignee_id, team_id, tags, channel, \
              snoozed_until, created_at, updated_at, version, sla_policy_id, sla_log, next_sla_due_at, sla_sort, external) VALUES ",
+            dialect,
         );
         for (i, t) in tickets.iter().enumerate() {
             let report = glue::report(compiled.get(t.policy).and_then(|c| c.as_deref()), &t.log, now);
@@ -620,8 +622,9 @@ async fn flush(
     let full = |len: usize, batch: usize| if last { len } else { len - len % batch };
     let n = full(messages.len(), MESSAGE_BATCH);
     for chunk in messages[..n].chunks(MESSAGE_BATCH) {
-        let mut sql = Sql::new(
+        let mut sql = Sql::positional(
             "INSERT INTO messages (ticket_id, author_kind, author_id, author_name, visibility, body_tiptap, body_markdown, source, created_at) VALUES ",
+            dialect,
         );
         for (i, m) in chunk.iter().enumerate() {
             if i > 0 {
@@ -653,7 +656,7 @@ async fn flush(
     messages.drain(..n);
     let n = full(tags.len(), TAG_BATCH);
     for chunk in tags[..n].chunks(TAG_BATCH) {
-        let mut sql = Sql::new("INSERT INTO ticket_tags (ticket_id, tag) VALUES ");
+        let mut sql = Sql::positional("INSERT INTO ticket_tags (ticket_id, tag) VALUES ", dialect);
         for (i, (t, tag)) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");

@@ -420,11 +420,21 @@ impl From<&str> for Val {
 pub struct Sql {
     pub text: String,
     args: Vec<Val>,
+    anonymous: bool,
 }
 
 impl Sql {
     pub fn new(text: &str) -> Self {
-        Sql { text: text.to_owned(), args: Vec::new() }
+        Sql { text: text.to_owned(), args: Vec::new(), anonymous: false }
+    }
+
+    /// A statement with anonymous `?` placeholders where the dialect takes them (SQLite), for
+    /// statements with thousands of values such as multi-row INSERTs. sqlx asks SQLite for the
+    /// name of every `$N` parameter when it binds, and SQLite finds a name by a linear scan, so
+    /// binding n named parameters costs O(n^2) on every execution; anonymous ones are bound by
+    /// position. Each value must then appear once, in order (as `bind` writes them).
+    pub fn positional(text: &str, dialect: Dialect) -> Self {
+        Sql { text: text.to_owned(), args: Vec::new(), anonymous: dialect == Dialect::Sqlite }
     }
 
     pub fn push(&mut self, fragment: &str) -> &mut Self {
@@ -434,8 +444,12 @@ impl Sql {
 
     pub fn bind(&mut self, v: impl Into<Val>) -> &mut Self {
         self.args.push(v.into());
-        self.text.push('$');
-        self.text.push_str(&self.args.len().to_string());
+        if self.anonymous {
+            self.text.push('?');
+        } else {
+            self.text.push('$');
+            self.text.push_str(&self.args.len().to_string());
+        }
         self
     }
 
