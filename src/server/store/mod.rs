@@ -377,6 +377,16 @@ mod tests {
         assert!(normalise_url("mysql://x").is_err());
         assert!(normalise_url("sqlite::memory:").is_err());
     }
+
+    #[test]
+    fn positional_placeholders_only_on_sqlite() {
+        let mut q = Sql::positional("INSERT INTO t (a, b) VALUES ", Dialect::Sqlite);
+        q.push("(").bind(1).push(", ").bind("x").push(")");
+        assert_eq!(q.text, "INSERT INTO t (a, b) VALUES (?, ?)");
+        let mut q = Sql::positional("INSERT INTO t (a, b) VALUES ", Dialect::Postgres);
+        q.push("(").bind(1).push(", ").bind("x").push(")");
+        assert_eq!(q.text, "INSERT INTO t (a, b) VALUES ($1, $2)");
+    }
 }
 
 /// A bound value of a dynamically built statement.
