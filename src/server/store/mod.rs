@@ -34,6 +34,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../../migrations/sqlite/0001_init.sql")),
     (2, "covering queue indexes", include_str!("../../../migrations/sqlite/0002_covering_queue_indexes.sql")),
     (3, "slack", include_str!("../../../migrations/sqlite/0003_slack.sql")),
+    (4, "assignee queue index", include_str!("../../../migrations/sqlite/0004_assignee_queue_index.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../../migrations/postgres/0001_init.sql")),
@@ -43,6 +44,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../../migrations/postgres/0002_covering_queue_indexes.sql"),
     ),
     (3, "slack", include_str!("../../../migrations/postgres/0003_slack.sql")),
+    (4, "assignee queue index", include_str!("../../../migrations/postgres/0004_assignee_queue_index.sql")),
 ];
 
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
@@ -375,6 +377,16 @@ mod tests {
         assert!(normalise_url("mysql://x").is_err());
         assert!(normalise_url("sqlite::memory:").is_err());
     }
+
+    #[test]
+    fn positional_placeholders_only_on_sqlite() {
+        let mut q = Sql::positional("INSERT INTO t (a, b) VALUES ", Dialect::Sqlite);
+        q.push("(").bind(1).push(", ").bind("x").push(")");
+        assert_eq!(q.text, "INSERT INTO t (a, b) VALUES (?, ?)");
+        let mut q = Sql::positional("INSERT INTO t (a, b) VALUES ", Dialect::Postgres);
+        q.push("(").bind(1).push(", ").bind("x").push(")");
+        assert_eq!(q.text, "INSERT INTO t (a, b) VALUES ($1, $2)");
+    }
 }
 
 /// A bound value of a dynamically built statement.
@@ -418,11 +430,21 @@ impl From<&str> for Val {
 pub struct Sql {
     pub text: String,
     args: Vec<Val>,
+    anonymous: bool,
 }
 
 impl Sql {
     pub fn new(text: &str) -> Self {
-        Sql { text: text.to_owned(), args: Vec::new() }
+        Sql { text: text.to_owned(), args: Vec::new(), anonymous: false }
+    }
+
+    /// A statement with anonymous `?` placeholders where the dialect takes them (SQLite), for
+    /// statements with thousands of values such as multi-row INSERTs. sqlx asks SQLite for the
+    /// name of every `$N` parameter when it binds, and SQLite finds a name by a linear scan, so
+    /// binding n named parameters costs O(n^2) on every execution; anonymous ones are bound by
+    /// position. Each value must then appear once, in order (as `bind` writes them).
+    pub fn positional(text: &str, dialect: Dialect) -> Self {
+        Sql { text: text.to_owned(), args: Vec::new(), anonymous: dialect == Dialect::Sqlite }
     }
 
     pub fn push(&mut self, fragment: &str) -> &mut Self {
@@ -432,8 +454,12 @@ impl Sql {
 
     pub fn bind(&mut self, v: impl Into<Val>) -> &mut Self {
         self.args.push(v.into());
-        self.text.push('$');
-        self.text.push_str(&self.args.len().to_string());
+        if self.anonymous {
+            self.text.push('?');
+        } else {
+            self.text.push('$');
+            self.text.push_str(&self.args.len().to_string());
+        }
         self
     }
 
