@@ -202,6 +202,10 @@ async fn load_all(app: &AppState, s: &mut Schedule, silent: bool) {
         }
     };
     for (id,) in running {
+        // A large workspace takes seconds here; a shutdown must not wait for it.
+        if app.shutdown.is_cancelled() {
+            return;
+        }
         match check(app, id, silent).await {
             Ok(at) => s.set(id, at),
             Err(e) => tracing::warn!(ticket = id, error = %e.message, "SLA warning check failed"),
@@ -224,7 +228,7 @@ pub async fn run(app: AppState) {
     loop {
         let now = ms(app.now());
         while let Some(&(at, id)) = s.by_time.first() {
-            if at > now {
+            if at > now || app.shutdown.is_cancelled() {
                 break;
             }
             s.set(id, None);
