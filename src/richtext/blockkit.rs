@@ -998,7 +998,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Top<'a> {
 // Classification of the top level
 
 fn convert_top(top: &Top<'_>, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError> {
-    let mut cx = Cx { resolver, out: Vec::new() };
+    let mut cx = Cx { resolver, out: Vec::new(), scratch: Vec::new() };
     match top {
         Top::Other(what) => {
             return Err(ConvertError::shape(
@@ -1040,6 +1040,8 @@ fn is_attachment(m: &Msg<'_>) -> bool {
 struct Cx<'r> {
     resolver: &'r dyn EntityResolver,
     out: Vec<Block>,
+    /// Reused by `section` for the inline nodes of one element.
+    scratch: Vec<Inline>,
 }
 
 impl Cx<'_> {
@@ -1434,10 +1436,10 @@ impl Cx<'_> {
 
     /// Inline elements of a section: one newline is a hard break, a blank line starts a new
     /// paragraph, newlines at the start or end are dropped.
-    fn section(&self, elements: &[El<'_>], out: &mut Vec<Block>) {
+    fn section(&mut self, elements: &[El<'_>], out: &mut Vec<Block>) {
         let mut para: Vec<Inline> = Vec::with_capacity(elements.len());
         let mut pending_nl = 0usize;
-        let mut scratch = Vec::with_capacity(4);
+        let mut scratch = std::mem::take(&mut self.scratch);
         for el in elements {
             scratch.clear();
             self.inline(el, &mut scratch);
@@ -1458,6 +1460,7 @@ impl Cx<'_> {
                 }
             }
         }
+        self.scratch = scratch;
         if !para.is_empty() {
             out.push(Block::Paragraph(para));
         }
