@@ -153,14 +153,14 @@ fn bench_cpu(c: &mut Criterion<CpuTime>) {
     let bytes: usize = corpus.iter().map(|(_, j)| j.len()).sum();
     let mut group = c.benchmark_group("richtext_cpu");
     group.throughput(Throughput::Bytes(bytes as u64));
-    group.bench_function("corpus/blockkit_bytes_to_tiptap_to_markdown", |b| {
-        b.iter(|| passes(&corpus, 1))
-    });
+    group.bench_function("corpus/blockkit_bytes_to_tiptap_to_markdown", |b| b.iter(|| passes(&corpus, 1)));
     // The parts, for finding where the time goes, and a reference point for the machine.
     group.bench_function("corpus/blockkit_bytes_to_tiptap", |b| {
         b.iter(|| {
             for (_, json) in &corpus {
-                black_box(richtext::from_blockkit_bytes(black_box(json), &resolver).expect("corpus converts"));
+                black_box(
+                    richtext::from_blockkit_bytes(black_box(json), &resolver).expect("corpus converts"),
+                );
             }
         })
     });
@@ -197,9 +197,7 @@ fn bench(c: &mut Criterion) {
     let bytes: usize = corpus.iter().map(|(_, j)| j.len()).sum();
     let mut group = c.benchmark_group("richtext");
     group.throughput(Throughput::Bytes(bytes as u64));
-    group.bench_function("corpus/blockkit_bytes_to_tiptap_to_markdown", |b| {
-        b.iter(|| passes(&corpus, 1))
-    });
+    group.bench_function("corpus/blockkit_bytes_to_tiptap_to_markdown", |b| b.iter(|| passes(&corpus, 1)));
     group.finish();
 }
 

@@ -802,19 +802,14 @@ fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
                     to_open.push(m);
                 }
                 let opens_delim = to_open.iter().any(M::is_delim);
-                let closes_delim = open
-                    .iter()
-                    .chain(to_open.iter())
-                    .any(|m| m.is_delim() && !next_has(i, m));
+                let closes_delim = open.iter().chain(to_open.iter()).any(|m| m.is_delim() && !next_has(i, m));
                 let trimmed_start = if opens_delim { text.trim_start() } else { text };
                 let lead = &text[..text.len() - trimmed_start.len()];
                 let core = if closes_delim { trimmed_start.trim_end() } else { trimmed_start };
                 let trail = &trimmed_start[core.len()..];
                 if core.is_empty() {
                     // Whitespace alone cannot carry delimiters: close what ends here first.
-                    if let Some(pos) =
-                        open.iter().position(|m| !next_has(i, m))
-                    {
+                    if let Some(pos) = open.iter().position(|m| !next_has(i, m)) {
                         while open.len() > pos {
                             if let Some(m) = open.pop() {
                                 m.close(delims.pop().unwrap_or(""), out);
@@ -871,9 +866,7 @@ fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
                 escape_into(out, core, line_start && lead.is_empty(), ctx);
                 line_start = false;
                 if !trail.is_empty() {
-                    if let Some(pos) =
-                        open.iter().position(|m| !next_has(i, m))
-                    {
+                    if let Some(pos) = open.iter().position(|m| !next_has(i, m)) {
                         while open.len() > pos {
                             if let Some(m) = open.pop() {
                                 m.close(delims.pop().unwrap_or(""), out);
