@@ -21,7 +21,7 @@
 //! then divide the `Ir` total by the bytes it prints.
 
 use criterion::measurement::{Measurement, ValueFormatter};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use desk::richtext::{self, MentionKind};
 use std::hint::black_box;
 use std::time::Duration;

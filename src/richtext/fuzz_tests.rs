@@ -6,7 +6,7 @@ use super::*;
 /// The fuzz target's checks, on one input.
 fn every_path(data: &[u8]) {
     let resolver =
-        |kind: MentionKind, id: &str| (id.len() % 2 == 0).then(|| format!("{kind:?}:{id}\u{1b}[31m"));
+        |kind: MentionKind, id: &str| id.len().is_multiple_of(2).then(|| format!("{kind:?}:{id}\u{1b}[31m"));
     let mut docs = Vec::new();
     if let Ok(doc) = from_blockkit_bytes(data, &resolver) {
         docs.push(doc);
@@ -16,6 +16,9 @@ fn every_path(data: &[u8]) {
         docs.push(from_markdown(text));
         if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
             assert_eq!(from_blockkit_value(&value, &resolver).ok(), from_blockkit(text, &resolver).ok());
+            if let Ok(doc) = Doc::from_json(&value) {
+                docs.push(doc);
+            }
         }
     }
     for doc in &docs {
@@ -54,4 +57,14 @@ fn many_links_and_footnotes() {
 #[test]
 fn slow_unit() {
     every_path(include_bytes!("../../fuzz/regressions/slow-unit.txt"));
+}
+
+/// A text object with `text` twice: the text path failed ("duplicate field `text`") while the
+/// server's `Value` path took the last one. Both take the last one now (blockkit.rs,
+/// `small_object!`).
+#[test]
+fn duplicate_key_in_a_text_object() {
+    let data = include_bytes!("../../fuzz/regressions/duplicate-text-key.json");
+    every_path(data);
+    assert!(from_blockkit_bytes(data, &NoResolver).is_ok());
 }

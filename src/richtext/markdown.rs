@@ -553,7 +553,7 @@ fn write_item(out: &mut String, marker: &str, item: &ListItem, pool: &mut Pool) 
         // An item that starts with something other than text begins on the next line, so
         // `- ***` cannot read as a thematic break.
         out.push('\n');
-        out.push_str(&pad);
+        out.push_str(pad);
     }
     for (n, line) in s.split('\n').enumerate() {
         if n > 0 {
