@@ -9,14 +9,25 @@
 //! mostly measures how often the scheduler ran us; CPU time is the one-core figure the budget
 //! speaks of.
 //!
-//! Run: `cargo bench --bench richtext`
+//! Every measured pass is the whole path a Slack payload takes: the JSON *bytes* (UTF-8
+//! validation included) -> typed parse -> TipTap [`Doc`] -> Markdown `String`, once for the
+//! whole corpus (the budgeted figure) and once per payload (to see which shapes are slow).
+//!
+//! Run: `cargo bench --bench richtext` (filter as usual: `-- richtext_cpu/corpus`).
+//!
+//! Instruction counts (load-independent): set `DESK_RICHTEXT_PASSES=N` and the binary skips
+//! criterion and converts the corpus N times inside `passes()`, for example
+//! `DESK_RICHTEXT_PASSES=200 valgrind --tool=callgrind --toggle-collect='*passes*' <bench binary>`
+//! then divide the `Ir` total by the bytes it prints.
 
 use criterion::measurement::{Measurement, ValueFormatter};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use desk::richtext::{self, MentionKind};
 use std::hint::black_box;
+use std::time::Duration;
 
-fn corpus() -> Vec<String> {
+/// (file stem, compact JSON bytes), sorted by name.
+fn corpus() -> Vec<(String, Vec<u8>)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/blockkit");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("tests/fixtures/blockkit")
@@ -29,9 +40,30 @@ fn corpus() -> Vec<String> {
         .map(|p| {
             let text = std::fs::read_to_string(p).expect("readable fixture");
             let value: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
-            value.to_string()
+            let name = p.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
+            (name, value.to_string().into_bytes())
         })
         .collect()
+}
+
+/// The measured path for one payload: bytes -> Doc -> Markdown. Returns the Markdown length
+/// so the work cannot be optimised away.
+#[inline(always)]
+fn convert(json: &[u8]) -> usize {
+    let doc = richtext::from_blockkit_bytes(black_box(json), &resolver).expect("corpus converts");
+    black_box(richtext::to_markdown(&doc)).len()
+}
+
+/// `n` passes over the corpus, outside criterion, for callgrind (see the module comment).
+#[inline(never)]
+fn passes(corpus: &[(String, Vec<u8>)], n: usize) -> usize {
+    let mut out = 0;
+    for _ in 0..n {
+        for (_, json) in corpus {
+            out += convert(json);
+        }
+    }
+    out
 }
 
 /// A resolver like the server's: a small table lookup.
@@ -118,68 +150,54 @@ impl Measurement for CpuTime {
 
 fn bench_cpu(c: &mut Criterion<CpuTime>) {
     let corpus = corpus();
-    let bytes: usize = corpus.iter().map(String::len).sum();
+    let bytes: usize = corpus.iter().map(|(_, j)| j.len()).sum();
     let mut group = c.benchmark_group("richtext_cpu");
     group.throughput(Throughput::Bytes(bytes as u64));
-    group.bench_function("blockkit_to_tiptap_to_markdown", |b| {
-        b.iter(|| {
-            let mut out = 0;
-            for json in &corpus {
-                let doc = richtext::from_blockkit(black_box(json), &resolver).expect("corpus converts");
-                out += richtext::to_markdown(&doc).len();
-            }
-            black_box(out)
-        })
-    });
+    group.bench_function("corpus/blockkit_bytes_to_tiptap_to_markdown", |b| b.iter(|| passes(&corpus, 1)));
     // The parts, for finding where the time goes, and a reference point for the machine.
-    group.bench_function("blockkit_to_tiptap", |b| {
+    group.bench_function("corpus/blockkit_bytes_to_tiptap", |b| {
         b.iter(|| {
-            for json in &corpus {
-                black_box(richtext::from_blockkit(black_box(json), &resolver).expect("corpus converts"));
+            for (_, json) in &corpus {
+                black_box(
+                    richtext::from_blockkit_bytes(black_box(json), &resolver).expect("corpus converts"),
+                );
             }
         })
     });
     let docs: Vec<_> =
-        corpus.iter().map(|j| richtext::from_blockkit(j, &resolver).expect("converts")).collect();
-    group.bench_function("tiptap_to_markdown", |b| {
+        corpus.iter().map(|(_, j)| richtext::from_blockkit_bytes(j, &resolver).expect("converts")).collect();
+    group.bench_function("corpus/tiptap_to_markdown", |b| {
         b.iter(|| {
             for doc in &docs {
                 black_box(richtext::to_markdown(black_box(doc)));
             }
         })
     });
-    group.bench_function("reference_serde_json_value_parse", |b| {
+    group.bench_function("corpus/reference_serde_json_value_parse", |b| {
         b.iter(|| {
-            for json in &corpus {
-                black_box(serde_json::from_str::<serde_json::Value>(black_box(json)).expect("JSON"));
+            for (_, json) in &corpus {
+                black_box(serde_json::from_slice::<serde_json::Value>(black_box(json)).expect("JSON"));
             }
         })
     });
+    group.finish();
+
+    // Per payload: short runs (49 of them), each with its own byte count.
+    let mut group = c.benchmark_group("richtext_cpu_payload");
+    group.sample_size(20).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1));
+    for (name, json) in &corpus {
+        group.throughput(Throughput::Bytes(json.len() as u64));
+        group.bench_function(name.as_str(), |b| b.iter(|| convert(json)));
+    }
     group.finish();
 }
 
 fn bench(c: &mut Criterion) {
     let corpus = corpus();
-    let bytes: usize = corpus.iter().map(String::len).sum();
+    let bytes: usize = corpus.iter().map(|(_, j)| j.len()).sum();
     let mut group = c.benchmark_group("richtext");
     group.throughput(Throughput::Bytes(bytes as u64));
-    group.bench_function("blockkit_to_tiptap_to_markdown", |b| {
-        b.iter(|| {
-            let mut out = 0;
-            for json in &corpus {
-                let doc = richtext::from_blockkit(black_box(json), &resolver).expect("corpus converts");
-                out += richtext::to_markdown(&doc).len();
-            }
-            black_box(out)
-        })
-    });
-    group.bench_function("blockkit_to_tiptap", |b| {
-        b.iter(|| {
-            for json in &corpus {
-                black_box(richtext::from_blockkit(black_box(json), &resolver).expect("corpus converts"));
-            }
-        })
-    });
+    group.bench_function("corpus/blockkit_bytes_to_tiptap_to_markdown", |b| b.iter(|| passes(&corpus, 1)));
     group.finish();
 }
 
@@ -189,4 +207,17 @@ criterion_group! {
     config = Criterion::default().with_measurement(CpuTime);
     targets = bench_cpu
 }
-criterion_main!(benches, cpu);
+
+fn main() {
+    if let Ok(n) = std::env::var("DESK_RICHTEXT_PASSES") {
+        let n: usize = n.parse().expect("DESK_RICHTEXT_PASSES is a number of passes");
+        let corpus = corpus();
+        let bytes: usize = corpus.iter().map(|(_, j)| j.len()).sum();
+        let out = passes(&corpus, n);
+        println!("{n} passes x {bytes} bytes = {} bytes of input JSON ({out} bytes of Markdown)", n * bytes);
+        return;
+    }
+    benches();
+    cpu();
+    Criterion::default().configure_from_args().final_summary();
+}

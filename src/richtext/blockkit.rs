@@ -355,15 +355,92 @@ enum TextF<'a> {
     Obj(Box<TextObj<'a>>),
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 struct TextObj<'a> {
-    #[serde(rename = "type", borrow, default)]
     ty: S<'a>,
-    #[serde(borrow, default)]
     text: S<'a>,
-    #[serde(default)]
     emoji: N,
 }
+
+/// The keys of the small objects ([`TextObj`], [`Flags`], [`SlackFile`]). They are read by
+/// hand like [`El`] so that a repeated key wins instead of failing the message, as it does
+/// when the server first parses the payload into a `serde_json::Value` (found by fuzzing).
+enum SmallKey {
+    Type,
+    Text,
+    Emoji,
+    Bold,
+    Italic,
+    Strike,
+    Code,
+    Underline,
+    Url,
+    Id,
+    Other,
+}
+
+struct SmallKeyVisitor;
+
+impl<'de> Visitor<'de> for SmallKeyVisitor {
+    type Value = SmallKey;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<SmallKey, E> {
+        Ok(match v {
+            "type" => SmallKey::Type,
+            "text" => SmallKey::Text,
+            "emoji" => SmallKey::Emoji,
+            "bold" => SmallKey::Bold,
+            "italic" => SmallKey::Italic,
+            "strike" => SmallKey::Strike,
+            "code" => SmallKey::Code,
+            "underline" => SmallKey::Underline,
+            "url" => SmallKey::Url,
+            "id" => SmallKey::Id,
+            _ => SmallKey::Other,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for SmallKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(SmallKeyVisitor)
+    }
+}
+
+/// Implements `Deserialize` for a small object (`TextObj<'a>` or `Flags`): each listed key
+/// sets its field, the last occurrence wins, other keys are skipped.
+macro_rules! small_object {
+    ($ty:ident $(<$lt:lifetime>)?, $($key:ident => $field:ident),+) => {
+        impl<'de: 'a, 'a> Deserialize<'de> for $ty$(<$lt>)? {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V<'a>(PhantomData<&'a ()>);
+                impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+                    type Value = $ty$(<$lt>)?;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("an object")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                        let mut out = <$ty$(<$lt>)?>::default();
+                        while let Some(key) = map.next_key::<SmallKey>()? {
+                            match key {
+                                $(SmallKey::$key => out.$field = map.next_value()?,)+
+                                _ => {
+                                    map.next_value::<IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+                d.deserialize_map(V(PhantomData))
+            }
+        }
+    };
+}
+
+small_object!(TextObj<'a>, Type => ty, Text => text, Emoji => emoji);
 
 struct TextFVisitor<'a>(PhantomData<&'a ()>);
 
@@ -420,18 +497,42 @@ enum StyleF<'a> {
     Flags(Flags),
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 struct Flags {
-    #[serde(default)]
     bold: B,
-    #[serde(default)]
     italic: B,
-    #[serde(default)]
     strike: B,
-    #[serde(default)]
     code: B,
-    #[serde(default)]
     underline: B,
+}
+
+impl<'de> Deserialize<'de> for Flags {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Flags;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("style flags")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Flags, A::Error> {
+                let mut out = Flags::default();
+                while let Some(key) = map.next_key::<SmallKey>()? {
+                    match key {
+                        SmallKey::Bold => out.bold = map.next_value()?,
+                        SmallKey::Italic => out.italic = map.next_value()?,
+                        SmallKey::Strike => out.strike = map.next_value()?,
+                        SmallKey::Code => out.code = map.next_value()?,
+                        SmallKey::Underline => out.underline = map.next_value()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// A flag: `true`, or a non-zero number; anything else is off.
@@ -529,13 +630,13 @@ impl StyleF<'_> {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 struct SlackFile<'a> {
-    #[serde(borrow, default)]
     url: S<'a>,
-    #[serde(borrow, default)]
     id: S<'a>,
 }
+
+small_object!(SlackFile<'a>, Url => url, Id => id);
 
 /// Any element: rich text elements, text objects in `fields`, interactive elements, images,
 /// table cells, attachment fields. Kept small (the common fields inline, the rare ones boxed)
@@ -998,7 +1099,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Top<'a> {
 // Classification of the top level
 
 fn convert_top(top: &Top<'_>, resolver: &dyn EntityResolver) -> Result<Doc, ConvertError> {
-    let mut cx = Cx { resolver, out: Vec::new() };
+    let mut cx = Cx { resolver, out: Vec::new(), scratch: Vec::new() };
     match top {
         Top::Other(what) => {
             return Err(ConvertError::shape(
@@ -1040,6 +1141,8 @@ fn is_attachment(m: &Msg<'_>) -> bool {
 struct Cx<'r> {
     resolver: &'r dyn EntityResolver,
     out: Vec<Block>,
+    /// Reused by `section` for the inline nodes of one element.
+    scratch: Vec<Inline>,
 }
 
 impl Cx<'_> {
@@ -1434,10 +1537,10 @@ impl Cx<'_> {
 
     /// Inline elements of a section: one newline is a hard break, a blank line starts a new
     /// paragraph, newlines at the start or end are dropped.
-    fn section(&self, elements: &[El<'_>], out: &mut Vec<Block>) {
+    fn section(&mut self, elements: &[El<'_>], out: &mut Vec<Block>) {
         let mut para: Vec<Inline> = Vec::with_capacity(elements.len());
         let mut pending_nl = 0usize;
-        let mut scratch = Vec::with_capacity(4);
+        let mut scratch = std::mem::take(&mut self.scratch);
         for el in elements {
             scratch.clear();
             self.inline(el, &mut scratch);
@@ -1458,6 +1561,7 @@ impl Cx<'_> {
                 }
             }
         }
+        self.scratch = scratch;
         if !para.is_empty() {
             out.push(Block::Paragraph(para));
         }
@@ -1699,6 +1803,21 @@ mod tests {
         let bad: serde_json::Value = serde_json::json!({"blocks": [{"type": "divider"}], "attachments": 3});
         assert!(from_blockkit(&bad, &NoResolver).is_ok());
         assert!(from_blockkit(&serde_json::json!(7), &NoResolver).is_err());
+    }
+
+    /// Found by fuzzing: a repeated key in a text object failed the message when read from
+    /// text but not from a parsed `Value` (where the last one wins). Now the last one wins in
+    /// both, as it always did in blocks and elements.
+    #[test]
+    fn repeated_keys_win_everywhere() {
+        let json = r#"[{"type":"header","text":{"type":"plain_text","text":"first","text":"second"}},
+          {"type":"rich_text","elements":[{"type":"rich_text_section","elements":[
+            {"type":"text","text":"x","style":{"bold":false,"bold":true}}]}]},
+          {"type":"image","slack_file":{"url":"a","url":"https://b"},"alt_text":"i"}]"#;
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        let from_text = from_blockkit(json, &NoResolver).unwrap();
+        assert_eq!(from_blockkit(&value, &NoResolver).unwrap(), from_text);
+        assert_eq!(to_markdown(&from_text), "## second\n\n**x**\n\n![i](https://b)\n");
     }
 
     #[test]

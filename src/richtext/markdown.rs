@@ -12,6 +12,7 @@
 use super::MAX_DEPTH;
 use super::doc::{Block, Cell, Doc, Inline, ListItem, Marks};
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use std::fmt::Write as _;
 
 /// Parses Markdown into a document.
 pub fn from_markdown(text: &str) -> Doc {
@@ -354,16 +355,33 @@ fn block_text(block: &Block) -> Vec<Inline> {
 
 /// Writes a document as GFM Markdown (ends with one newline unless empty).
 pub fn to_markdown(doc: &Doc) -> String {
-    let mut out = String::with_capacity(1024);
-    write_blocks(&mut out, &doc.content, true);
+    // Markdown is rarely longer than the text it holds; a guess from the first blocks saves
+    // the early doublings of a growing String.
+    let mut out = String::with_capacity(256 + 64 * doc.content.len());
+    let mut pool = Vec::new();
+    write_blocks(&mut out, &doc.content, true, &mut pool);
     if !out.is_empty() {
         out.push('\n');
     }
     out
 }
 
+/// Scratch buffers for nested containers (list items and quotes are written apart, then
+/// indented into their parent), reused so a message costs a handful of allocations, not one
+/// per item.
+type Pool = Vec<String>;
+
+fn take(pool: &mut Pool) -> String {
+    pool.pop().unwrap_or_default()
+}
+
+fn give(pool: &mut Pool, mut s: String) {
+    s.clear();
+    pool.push(s);
+}
+
 /// Writes blocks separated by blank lines (no trailing newline).
-fn write_blocks(out: &mut String, blocks: &[Block], top: bool) {
+fn write_blocks(out: &mut String, blocks: &[Block], top: bool, pool: &mut Pool) {
     let mut prev: Option<&Block> = None;
     let mut alt_bullet = false;
     let mut alt_ordered = false;
@@ -387,7 +405,7 @@ fn write_blocks(out: &mut String, blocks: &[Block], top: bool) {
             }
             _ => {}
         }
-        write_block(out, block, alt_bullet, alt_ordered);
+        write_block(out, block, alt_bullet, alt_ordered, pool);
         prev = Some(block);
     }
 }
@@ -405,18 +423,18 @@ fn is_blank(inl: &[Inline]) -> bool {
     inl.iter().all(|i| matches!(i, Inline::Text { text, .. } if text.trim_matches([' ', '\t']).is_empty()))
 }
 
-fn write_block(out: &mut String, block: &Block, alt_bullet: bool, alt_ordered: bool) {
+fn write_block(out: &mut String, block: &Block, alt_bullet: bool, alt_ordered: bool, pool: &mut Pool) {
     match block {
         Block::Paragraph(inl) => write_inlines(out, inl, Ctx::Paragraph),
         Block::Heading { level, content } => {
             for _ in 0..*level {
                 out.push('#');
             }
-            let mut s = String::new();
-            write_inlines(&mut s, content, Ctx::Heading);
-            if !s.is_empty() {
-                out.push(' ');
-                out.push_str(&s);
+            out.push(' ');
+            let before = out.len();
+            write_inlines(out, content, Ctx::Heading);
+            if out.len() == before {
+                out.pop();
             }
         }
         Block::BulletList(items) => {
@@ -425,22 +443,25 @@ fn write_block(out: &mut String, block: &Block, alt_bullet: bool, alt_ordered: b
                 if n > 0 {
                     out.push('\n');
                 }
-                write_item(out, marker, item);
+                write_item(out, marker, item, pool);
             }
         }
         Block::OrderedList { start, items } => {
             let delim = if alt_ordered { ')' } else { '.' };
+            let mut marker = take(pool);
             for (n, item) in items.iter().enumerate() {
                 if n > 0 {
                     out.push('\n');
                 }
-                let marker = format!("{}{delim}", start + n as u64);
-                write_item(out, &marker, item);
+                marker.clear();
+                let _ = write!(marker, "{}{delim}", start + n as u64);
+                write_item(out, &marker, item, pool);
             }
+            give(pool, marker);
         }
         Block::Blockquote(inner) => {
-            let mut s = String::new();
-            write_blocks(&mut s, inner, false);
+            let mut s = take(pool);
+            write_blocks(&mut s, inner, false, pool);
             for (n, line) in s.split('\n').enumerate() {
                 if n > 0 {
                     out.push('\n');
@@ -452,6 +473,7 @@ fn write_block(out: &mut String, block: &Block, alt_bullet: bool, alt_ordered: b
                     out.push_str(line);
                 }
             }
+            give(pool, s);
         }
         Block::CodeBlock { language, text } => {
             let longest = longest_run(text, '`');
@@ -494,13 +516,35 @@ fn write_block(out: &mut String, block: &Block, alt_bullet: bool, alt_ordered: b
     }
 }
 
-fn write_item(out: &mut String, marker: &str, item: &ListItem) {
-    let mut s = String::new();
+/// Enough spaces to indent under any list marker (at most 9 digits and a delimiter).
+const PAD: &str = "            ";
+
+fn write_item(out: &mut String, marker: &str, item: &ListItem, pool: &mut Pool) {
     let starts_with_text = matches!(item.content.first(), Some(Block::Paragraph(i)) if !is_blank(i));
-    write_blocks(&mut s, &item.content, false);
     out.push_str(marker);
-    let pad = " ".repeat(marker.len() + 1);
+    // A one-paragraph item (the common case) needs no indenting pass: write it in place.
+    // (Text from TipTap JSON may hold a raw newline; then the general path indents it.)
+    if starts_with_text
+        && let [Block::Paragraph(inl)] = item.content.as_slice()
+        && !inl.iter().any(|i| matches!(i, Inline::HardBreak))
+    {
+        let start = out.len();
+        out.push(' ');
+        write_inlines(out, inl, Ctx::Paragraph);
+        if out.len() == start + 1 {
+            out.pop();
+            return;
+        }
+        if !out[start..].contains('\n') {
+            return;
+        }
+        out.truncate(start);
+    }
+    let mut s = take(pool);
+    write_blocks(&mut s, &item.content, false, pool);
+    let pad = &PAD[..(marker.len() + 1).min(PAD.len())];
     if s.is_empty() {
+        give(pool, s);
         return;
     }
     if starts_with_text {
@@ -509,17 +553,18 @@ fn write_item(out: &mut String, marker: &str, item: &ListItem) {
         // An item that starts with something other than text begins on the next line, so
         // `- ***` cannot read as a thematic break.
         out.push('\n');
-        out.push_str(&pad);
+        out.push_str(pad);
     }
     for (n, line) in s.split('\n').enumerate() {
         if n > 0 {
             out.push('\n');
             if !line.is_empty() {
-                out.push_str(&pad);
+                out.push_str(pad);
             }
         }
         out.push_str(line);
     }
+    give(pool, s);
 }
 
 fn write_table(out: &mut String, rows: &[Vec<Cell>]) {
@@ -606,7 +651,7 @@ enum Ctx {
 }
 
 /// A mark a delimiter can open and close.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, Copy, PartialEq)]
 enum M<'a> {
     Bold,
     Italic,
@@ -694,17 +739,19 @@ impl<'a> Ms<'a> {
 
 /// Writes inline content with marks. See the module comment for the rules.
 fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
-    let sets: Vec<Ms<'_>> = inl.iter().map(Ms::of).collect();
     // How many nodes from i on carry mark m (for ordering the openers).
-    let run = |i: usize, m: &M| sets[i..].iter().take_while(|s| s.contains(m)).count();
-    let mut open: Vec<M<'_>> = Vec::new();
-    let mut delims: Vec<&'static str> = Vec::new();
+    let run = |i: usize, m: &M| inl[i..].iter().take_while(|n| Ms::of(n).contains(m)).count();
+    // Whether the node after i carries mark m.
+    let next_has = |i: usize, m: &M| inl.get(i + 1).is_some_and(|n| Ms::of(n).contains(m));
+    // Each of the four delimiter marks opens at most once: small inline stacks, no allocation.
+    let mut open: Stack4<M<'_>> = Stack4::new(M::Bold);
+    let mut delims: Stack4<&'static str> = Stack4::new("");
     // Where the last closing delimiter ended, to spot a closer directly before an opener.
     let mut closed_end = usize::MAX;
     let mut closed_after_punct = false;
     let mut line_start = true;
     for (i, node) in inl.iter().enumerate() {
-        let want = &sets[i];
+        let want = &Ms::of(node);
         // Close everything above the lowest open mark that ends here.
         if let Some(pos) = open.iter().position(|m| !want.contains(m)) {
             while open.len() > pos {
@@ -750,21 +797,19 @@ fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
                 if line_start {
                     text = text.trim_start_matches([' ', '\t']);
                 }
-                let mut to_open: Vec<M<'_>> = want.iter().filter(|m| !open.contains(m)).collect();
+                let mut to_open: Stack4<M<'_>> = Stack4::new(M::Bold);
+                for m in want.iter().filter(|m| !open.contains(m)) {
+                    to_open.push(m);
+                }
                 let opens_delim = to_open.iter().any(M::is_delim);
-                let closes_delim = open
-                    .iter()
-                    .chain(to_open.iter())
-                    .any(|m| m.is_delim() && !sets.get(i + 1).is_some_and(|next| next.contains(m)));
+                let closes_delim = open.iter().chain(to_open.iter()).any(|m| m.is_delim() && !next_has(i, m));
                 let trimmed_start = if opens_delim { text.trim_start() } else { text };
                 let lead = &text[..text.len() - trimmed_start.len()];
                 let core = if closes_delim { trimmed_start.trim_end() } else { trimmed_start };
                 let trail = &trimmed_start[core.len()..];
                 if core.is_empty() {
                     // Whitespace alone cannot carry delimiters: close what ends here first.
-                    if let Some(pos) =
-                        open.iter().position(|m| !sets.get(i + 1).is_some_and(|n| n.contains(m)))
-                    {
+                    if let Some(pos) = open.iter().position(|m| !next_has(i, m)) {
                         while open.len() > pos {
                             if let Some(m) = open.pop() {
                                 m.close(delims.pop().unwrap_or(""), out);
@@ -802,7 +847,7 @@ fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
                 }
                 // Longest-running marks open first (outermost).
                 to_open.sort_by_key(|m| std::cmp::Reverse(run(i, m)));
-                for m in to_open {
+                for &m in to_open.iter() {
                     // `!` right before a link's `[` would make it an image.
                     if matches!(m, M::Link(_)) && out.ends_with('!') && !out.ends_with("\\!") {
                         out.pop();
@@ -821,9 +866,7 @@ fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
                 escape_into(out, core, line_start && lead.is_empty(), ctx);
                 line_start = false;
                 if !trail.is_empty() {
-                    if let Some(pos) =
-                        open.iter().position(|m| !sets.get(i + 1).is_some_and(|n| n.contains(m)))
-                    {
+                    if let Some(pos) = open.iter().position(|m| !next_has(i, m)) {
                         while open.len() > pos {
                             if let Some(m) = open.pop() {
                                 m.close(delims.pop().unwrap_or(""), out);
@@ -841,6 +884,42 @@ fn write_inlines(out: &mut String, inl: &[Inline], ctx: Ctx) {
     }
     if ctx != Ctx::Table {
         trim_trailing_ws(out);
+    }
+}
+
+/// A stack of at most four items kept inline (the marks of one text node: link, bold, italic,
+/// strike). Pushing a fifth is a bug, and is ignored rather than panicking.
+struct Stack4<T: Copy> {
+    items: [T; 4],
+    len: usize,
+}
+
+impl<T: Copy> Stack4<T> {
+    fn new(fill: T) -> Self {
+        Stack4 { items: [fill; 4], len: 0 }
+    }
+    fn push(&mut self, item: T) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = item;
+            self.len += 1;
+        }
+    }
+    fn pop(&mut self) -> Option<T> {
+        self.len = self.len.checked_sub(1)?;
+        Some(self.items[self.len])
+    }
+}
+
+impl<T: Copy> std::ops::Deref for Stack4<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.items[..self.len]
+    }
+}
+
+impl<T: Copy> std::ops::DerefMut for Stack4<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.items[..self.len]
     }
 }
 

@@ -22,6 +22,8 @@ mod terminal;
 #[cfg(test)]
 mod corpus_tests;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod prop_tests;
 
 pub use ansi::{text_to_ansi, text_to_plain};

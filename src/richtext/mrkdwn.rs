@@ -61,6 +61,9 @@ pub(crate) fn parse_inline(text: &str, marks: &Marks, resolver: &dyn EntityResol
 }
 
 fn quote_marker(line: &str) -> Option<(&str, bool)> {
+    if !line.starts_with(['>', '&']) {
+        return None;
+    }
     for (marker, all) in [("&gt;&gt;&gt;", true), (">>>", true), ("&gt;", false), (">", false)] {
         if let Some(rest) = line.strip_prefix(marker) {
             return Some((rest.strip_prefix(' ').unwrap_or(rest), all));
@@ -71,21 +74,15 @@ fn quote_marker(line: &str) -> Option<(&str, bool)> {
 
 /// Splits text (no code fences) into paragraphs and quotes.
 fn text_blocks(text: &str, resolver: &dyn EntityResolver, out: &mut Vec<Block>, depth: usize) {
-    let mut para: Vec<&str> = Vec::new();
+    // A paragraph is a run of consecutive lines, so it is kept as a byte range of `text` and
+    // parsed in one go (the inline parser turns its newlines into hard breaks and keeps every
+    // delimiter search within one line).
+    let mut para: Option<(usize, usize)> = None;
     let mut quote: Vec<&str> = Vec::new();
-    let flush_para = |para: &mut Vec<&str>, out: &mut Vec<Block>| {
-        if para.is_empty() {
-            return;
-        }
+    let flush_para = |para: &mut Option<(usize, usize)>, out: &mut Vec<Block>| {
+        let Some((start, end)) = para.take() else { return };
         let mut inl = Vec::new();
-        let p = Inline_ { resolver };
-        for (i, line) in para.iter().enumerate() {
-            if i > 0 {
-                inl.push(Inline::HardBreak);
-            }
-            p.run(line, &Marks::default(), 0, &mut inl);
-        }
-        para.clear();
+        Inline_ { resolver }.run(&text[start..end], &Marks::default(), 0, &mut inl);
         out.push(Block::Paragraph(inl));
     };
     let flush_quote = |quote: &mut Vec<&str>, out: &mut Vec<Block>| {
@@ -115,7 +112,10 @@ fn text_blocks(text: &str, resolver: &dyn EntityResolver, out: &mut Vec<Block>, 
             flush_quote(&mut quote, out);
         } else {
             flush_quote(&mut quote, out);
-            para.push(line);
+            // `line` is a slice of `text`: its offset is the distance between the pointers.
+            let start = line.as_ptr() as usize - text.as_ptr() as usize;
+            let end = start + line.len();
+            para = Some(para.map_or((start, end), |(s, _)| (s, end)));
         }
     }
     flush_para(&mut para, out);
