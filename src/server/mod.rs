@@ -171,7 +171,7 @@ pub struct ServerHandle {
     state: AppState,
     task: tokio::task::JoinHandle<()>,
     fanout: tokio::task::JoinHandle<()>,
-    /// Slack ingest and outbound workers, the SLA warning scheduler.
+    /// Slack ingest and outbound workers, the presence sweep, the SLA warning scheduler.
     workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -265,6 +265,7 @@ pub async fn spawn(opts: ServeOptions) -> Result<ServerHandle, ServeError> {
     let mut workers = vec![
         tokio::spawn(slack::ingest::run_worker(state.clone())),
         tokio::spawn(slack::outbound::run_worker(state.clone())),
+        tokio::spawn(automation::presence::run(state.clone())),
     ];
     if opts.sla_warnings {
         workers.push(tokio::spawn(automation::warnings::run(state.clone())));
