@@ -242,6 +242,13 @@ pub async fn spawn(opts: ServeOptions) -> Result<ServerHandle, ServeError> {
         .await
         .map_err(|source| ServeError::Bind { addr: opts.bind, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: opts.bind, source })?;
+    // Without TCP_NODELAY a small write that follows another (an SSE frame after the last, a
+    // body after its headers) waits for the client's delayed ACK, up to 40 ms on Linux.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+        }
+    });
     let shutdown = CancellationToken::new();
     let hub = events::Hub::new();
     let state = AppState(Arc::new(Inner {
