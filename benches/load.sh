@@ -3,8 +3,9 @@
 #   p50/p99, throughput and server CPU per request of the read, write and queue endpoints (four
 #   views; "My open" both for an agent with a few tickets and for one with none) at a fixed
 #   rate (wrk, paced by benches/wrk.lua),
-#   memory of N idle SSE streams and the delivery delay of one event to all of them
-#   (benches/sse_clients.py).
+#   memory of N idle SSE streams and the delivery delay of events to all of them
+#   (benches/sse.rs, a tokio client with one raw socket per stream; DESK_BENCH_SSE_ROUNDS (30)
+#   events are timed).
 # Needs: wrk (apt-get install -y wrk), python3, curl. Knobs: DESK_BENCH_SIZE (100000),
 # DESK_BENCH_RATE (500), DESK_BENCH_DURATION (20s), DESK_BENCH_SSE (1000), DESK_BENCH_PORT (7272).
 set -euo pipefail
@@ -21,6 +22,7 @@ BASE="http://127.0.0.1:$PORT"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 cargo build --release --bin desk >&2
+cargo bench --bench sse --no-run >&2
 
 work=$(mktemp -d)
 pid=""
@@ -92,4 +94,5 @@ for run in "${runs[@]}"; do
 done
 echo "rss_after_http_kib=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)"
 
-python3 benches/sse_clients.py "$BASE" "$TOKEN" "$pid" "$SSE" 1 5
+DESK_BENCH_SSE_URL="$BASE" DESK_BENCH_TOKEN="$TOKEN" DESK_BENCH_PID="$pid" DESK_BENCH_TICKET=1 \
+  DESK_BENCH_SSE="$SSE" cargo bench --bench sse

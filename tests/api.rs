@@ -1955,3 +1955,312 @@ mod slack {
         }
     }
 }
+
+// ---------------------------------------------------------------- idempotency races, presence expiry
+
+mod live {
+    use super::*;
+    use desk::server::store::workspace::{self, Claim};
+    use sha2::Digest;
+
+    /// One POST with an Idempotency-Key: `(status, replayed, body)`.
+    async fn post_keyed(s: &Server, path: &str, key: &str, body: &Value) -> (StatusCode, bool, Value) {
+        let res = s
+            .http
+            .post(format!("{}{path}", s.base))
+            .bearer_auth(ADMIN)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = res.status();
+        let replayed = res.headers().get("idempotent-replayed").is_some();
+        let retry_after = res.headers().get("retry-after").is_some();
+        let v: Value = res.json().await.expect("JSON body");
+        if v["error"]["code"] == "request_in_progress" {
+            assert!(retry_after, "409 request_in_progress carries Retry-After");
+        }
+        (status, replayed, v)
+    }
+
+    /// Fires `n` identical POSTs at once (spread over `servers`) and checks that exactly one
+    /// ran: every answer is the first one's 201 (replayed) or 409 `request_in_progress`.
+    /// Returns the created resource.
+    async fn race(servers: &[&Server], path: &str, key: &str, body: Value, n: usize) -> Value {
+        let body = &body;
+        let answers = futures::future::join_all(
+            (0..n).map(|i| async move { post_keyed(servers[i % servers.len()], path, key, body).await }),
+        )
+        .await;
+        let created: Vec<&(StatusCode, bool, Value)> =
+            answers.iter().filter(|a| a.0 == StatusCode::CREATED).collect();
+        for a in &answers {
+            assert!(
+                a.0 == StatusCode::CREATED
+                    || (a.0 == StatusCode::CONFLICT && a.2["error"]["code"] == "request_in_progress"),
+                "{path}: unexpected answer {} {}",
+                a.0,
+                a.2
+            );
+        }
+        assert!(!created.is_empty(), "{path}: no request succeeded: {answers:?}");
+        let first = &created[0].2;
+        assert!(created.iter().all(|a| &a.2 == first), "{path}: every 201 is the same response");
+        assert_eq!(created.iter().filter(|a| !a.1).count(), 1, "{path}: exactly one 201 is not a replay");
+        first.clone()
+    }
+
+    async fn scenario_concurrent_duplicates(servers: &[&Server]) {
+        let s = servers[0];
+        let tag = hex::encode(rand::random::<[u8; 4]>());
+        let requester =
+            s.get(ADMIN, "/api/v1/contacts?limit=1").await["items"][0]["id"].as_i64().expect("contact");
+        let subject = format!("Race {tag}");
+        let body = json!({"subject": subject, "requester_id": requester, "body_markdown": "once"});
+        let t = race(servers, "/api/v1/tickets", &format!("t-{tag}"), body, 20).await;
+        let found = s.get(ADMIN, &format!("/api/v1/tickets?q=Race%20{tag}&limit=50")).await;
+        assert_eq!(ids(&found), vec![t["id"].as_i64().expect("id")], "exactly one ticket exists");
+        // A late retry replays too.
+        let late = post_keyed(
+            s,
+            "/api/v1/tickets",
+            &format!("t-{tag}"),
+            &json!({"subject": subject, "requester_id": requester, "body_markdown": "once"}),
+        )
+        .await;
+        assert_eq!((late.0, late.1, &late.2), (StatusCode::CREATED, true, &t));
+        // Messages: exactly one reply with this text.
+        let path = format!("/api/v1/tickets/{}/messages", t["id"]);
+        let text = format!("reply {tag}");
+        let m = race(
+            servers,
+            &path,
+            &format!("m-{tag}"),
+            json!({"visibility": "public", "body_markdown": text}),
+            20,
+        )
+        .await;
+        let msgs = s.get(ADMIN, &format!("{path}?limit=200")).await;
+        let same: Vec<&Value> = msgs["items"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .filter(|x| x["body"]["markdown"].as_str().is_some_and(|b| b.contains(&text)))
+            .collect();
+        assert_eq!(same.len(), 1, "exactly one message: {msgs}");
+        assert_eq!(same[0]["id"], m["id"]);
+        // The same key with another body is still 422.
+        let (st, _, e) = post_keyed(
+            s,
+            &path,
+            &format!("m-{tag}"),
+            &json!({"visibility": "public", "body_markdown": "other"}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e["error"]["code"], "idempotency_key_reused");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_concurrent_duplicates_create_once() {
+        let s = start_sqlite(10).await;
+        scenario_concurrent_duplicates(&[&s]).await;
+        s.stop().await;
+    }
+
+    /// Two instances on one PostgreSQL database, the duplicates spread over both.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_concurrent_duplicates_create_once_across_instances() {
+        let Some((a, url)) = start_postgres(10).await else {
+            eprintln!("DESK_TEST_POSTGRES_URL is not set; skipping");
+            return;
+        };
+        let hb = spawn(options(url.clone(), 10, Clock::system())).await.expect("second instance starts");
+        let b = Server { base: hb.url(), handle: Some(hb), http: http(), _dir: None };
+        scenario_concurrent_duplicates(&[&a, &b]).await;
+        b.stop().await;
+        a.stop().await;
+        drop_postgres(&url).await;
+    }
+
+    /// A request that died after reserving its key: the key is blocked only for the lease, and
+    /// a request that died after writing is never run again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dead_request_blocks_its_key_only_for_the_lease() {
+        let start = jiff::Timestamp::from_second(1_800_000_000).expect("ts");
+        let clock = Clock::fixed(start);
+        let s = start_sqlite_with(10, clock.clone()).await;
+        let store = s.handle.as_ref().expect("in-process").store().clone();
+        let requester =
+            s.get(ADMIN, "/api/v1/contacts?limit=1").await["items"][0]["id"].as_i64().expect("contact");
+        let body = json!({"subject": "Lease", "requester_id": requester});
+        let (st, _, first) = post_keyed(&s, "/api/v1/tickets", "lease-1", &body).await;
+        assert_eq!(st, StatusCode::CREATED);
+        let key = hex::encode(sha2::Sha256::digest(b"lease-1"));
+        // Turn the stored row back into a reservation nobody will finish (a crash before writing).
+        let done = sqlx::query("UPDATE idempotency SET status = 0, response = 'dead' WHERE idem_key = $1")
+            .bind(&key)
+            .execute(store.pool())
+            .await
+            .expect("update");
+        assert_eq!(done.rows_affected(), 1);
+        clock.set(start + jiff::SignedDuration::from_secs(61));
+        let (st, replayed, again) = post_keyed(&s, "/api/v1/tickets", "lease-1", &body).await;
+        assert_eq!(
+            (st, replayed),
+            (StatusCode::CREATED, false),
+            "the expired reservation is taken over: {again}"
+        );
+        assert_ne!(again["id"], first["id"], "it ran (the dead one never wrote)");
+        // A reservation whose request wrote (applied) and died is never run again.
+        sqlx::query("UPDATE idempotency SET status = 1, response = 'dead' WHERE idem_key = $1")
+            .bind(&key)
+            .execute(store.pool())
+            .await
+            .expect("update");
+        clock.set(start + jiff::SignedDuration::from_secs(200));
+        let (st, _, e) = post_keyed(&s, "/api/v1/tickets", "lease-1", &body).await;
+        assert_eq!((st, e["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{e}");
+        let n = s.get(ADMIN, "/api/v1/tickets?q=Lease&limit=50").await;
+        assert_eq!(ids(&n).len(), 2, "the applied request did not run again");
+        s.stop().await;
+    }
+
+    /// A request whose key was taken over cannot commit its write afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_that_lost_its_key_cannot_commit() {
+        let start = jiff::Timestamp::from_second(1_800_000_000).expect("ts");
+        let s = start_sqlite_with(0, Clock::fixed(start)).await;
+        let store = s.handle.as_ref().expect("in-process").store().clone();
+        let Claim::Owned(slow) =
+            workspace::idempotent_claim(&store, 1, "k", "fp", start).await.expect("claim")
+        else {
+            panic!("a fresh key is owned");
+        };
+        let later = start + jiff::SignedDuration::from_secs(61);
+        let Claim::Owned(retry) =
+            workspace::idempotent_claim(&store, 1, "k", "fp", later).await.expect("claim")
+        else {
+            panic!("an expired reservation is taken over");
+        };
+        assert_ne!(slow.owner, retry.owner);
+        let write = |claim: workspace::IdemClaim| {
+            let store = store.clone();
+            workspace::IDEMPOTENCY_CLAIM.scope(claim, async move {
+                let mut tx = store.write().await?;
+                sqlx::query("INSERT INTO meta (meta_key, value) VALUES ('probe', 'x') ON CONFLICT (meta_key) DO NOTHING")
+                    .execute(tx.conn())
+                    .await?;
+                tx.commit(&store).await
+            })
+        };
+        let e = write(slow).await.expect_err("the slow request's commit is refused");
+        assert_eq!(e.code, desk::model::ErrorCode::RequestInProgress);
+        let probe: Option<(String,)> = sqlx::query_as("SELECT value FROM meta WHERE meta_key = 'probe'")
+            .fetch_optional(store.pool())
+            .await
+            .expect("select");
+        assert!(probe.is_none(), "nothing was written");
+        write(retry).await.expect("the owner commits");
+        s.stop().await;
+    }
+
+    /// Presence that lapses or is cleared reaches the other agents over SSE as `state: left`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn presence_expiry_and_clearing_are_announced_over_sse() {
+        let start = jiff::Timestamp::from_second(1_800_000_000).expect("ts");
+        let clock = Clock::fixed(start);
+        let s = start_sqlite_with(20, clock.clone()).await;
+        let support = s.team_id("Support").await;
+        let tid = all_ticket_ids(&s, ADMIN, &format!("team={support}")).await[0];
+        let (_, ben) = s.token_for("Ben").await;
+        let mut stream = open_events(&s, &ben, None).await;
+        let mut buf = String::new();
+        let path = format!("/api/v1/tickets/{tid}/presence");
+        let (st, _) = s.send(ADMIN, Method::POST, &path, json!({"state": "replying"})).await;
+        assert_eq!(st, StatusCode::OK);
+        let ev = read_events(&mut stream, &mut buf, 1).await;
+        assert_eq!(ev[0].1, "presence.changed");
+        assert_eq!(ev[0].2["data"]["state"], "replying");
+        assert_eq!(ev[0].2["data"]["items"][0]["state"], "replying", "the event carries the list");
+        // 31 s without a renewal: the sweep announces the expiry.
+        clock.set(start + jiff::SignedDuration::from_secs(31));
+        let ev = read_events(&mut stream, &mut buf, 1).await;
+        assert_eq!(ev[0].1, "presence.changed");
+        assert_eq!(ev[0].2["ticket_id"], tid);
+        assert_eq!(ev[0].2["data"]["state"], "left");
+        assert_eq!(ev[0].2["data"]["reason"], "expired");
+        assert_eq!(ev[0].2["data"]["items"], json!([]));
+        let list: desk::model::PresenceList =
+            serde_json::from_value(ev[0].2["data"].clone()).expect("the console reads the event as a list");
+        assert!(list.items.is_empty());
+        // Back, then an explicit clear.
+        let (st, _) = s.send(ADMIN, Method::POST, &path, json!({"state": "viewing"})).await;
+        assert_eq!(st, StatusCode::OK);
+        let ev = read_events(&mut stream, &mut buf, 1).await;
+        assert_eq!(ev[0].2["data"]["state"], "viewing");
+        let (st, left) = s.call(Some(ADMIN), Method::DELETE, &path, None).await;
+        assert_eq!(st, StatusCode::OK, "{left}");
+        assert_eq!(left["items"], json!([]));
+        let ev = read_events(&mut stream, &mut buf, 1).await;
+        assert_eq!(
+            (ev[0].2["data"]["state"].as_str(), ev[0].2["data"]["reason"].as_str()),
+            (Some("left"), Some("cleared"))
+        );
+        // Clearing again is quiet: the next event is the marker below, not a second "left".
+        let (st, _) = s.call(Some(ADMIN), Method::DELETE, &path, None).await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, _) = s
+            .send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{tid}"), json!({"add_tags": ["marker"]}))
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let ev = read_events(&mut stream, &mut buf, 1).await;
+        assert_eq!(ev[0].1, "ticket.updated");
+        drop(stream);
+        s.stop().await;
+    }
+
+    /// Two instances on one PostgreSQL database both sweep; an expiry is announced once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_presence_expiry_is_announced_once_across_instances() {
+        let Some(url) = fresh_postgres().await else {
+            eprintln!("DESK_TEST_POSTGRES_URL is not set; skipping");
+            return;
+        };
+        let start = jiff::Timestamp::from_second(1_800_000_000).expect("ts");
+        let clock = Clock::fixed(start);
+        let ha = spawn(options(url.clone(), 10, clock.clone())).await.expect("first instance");
+        let hb = spawn(options(url.clone(), 10, clock.clone())).await.expect("second instance");
+        let a = Server { base: ha.url(), handle: Some(ha), http: http(), _dir: None };
+        let b = Server { base: hb.url(), handle: Some(hb), http: http(), _dir: None };
+        let tid = ids(&a.get(ADMIN, "/api/v1/tickets?limit=1").await)[0];
+        let mut stream = open_events(&b, ADMIN, None).await;
+        let mut buf = String::new();
+        let (st, _) = a
+            .send(
+                ADMIN,
+                Method::POST,
+                &format!("/api/v1/tickets/{tid}/presence"),
+                json!({"state": "viewing"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(read_events(&mut stream, &mut buf, 1).await[0].2["data"]["state"], "viewing");
+        clock.set(start + jiff::SignedDuration::from_secs(31));
+        let ev = read_events(&mut stream, &mut buf, 1).await;
+        assert_eq!(ev[0].2["data"]["state"], "left");
+        // Both instances swept at least twice since; a marker event closes the window.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let (st, _) = a
+            .send(ADMIN, Method::PATCH, &format!("/api/v1/tickets/{tid}"), json!({"add_tags": ["marker"]}))
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let ev = read_events(&mut stream, &mut buf, 1).await;
+        assert_eq!(ev[0].1, "ticket.updated", "no second `left` for the same expiry: {ev:?}");
+        drop(stream);
+        b.stop().await;
+        a.stop().await;
+        drop_postgres(&url).await;
+    }
+}

@@ -37,6 +37,9 @@ pub enum ErrorCode {
     PreconditionFailed,
     PayloadTooLarge,
     IdempotencyKeyReused,
+    /// Another request with the same `Idempotency-Key` is still running (409, with
+    /// `Retry-After`): retry the same request and it replays the first one's response.
+    RequestInProgress,
     RateLimited,
     Unavailable,
     Internal,
@@ -53,7 +56,7 @@ impl ErrorCode {
             Self::Unauthenticated => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
-            Self::Conflict => 409,
+            Self::Conflict | Self::RequestInProgress => 409,
             Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
             Self::ValidationFailed | Self::IdempotencyKeyReused => 422,

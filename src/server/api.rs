@@ -1,6 +1,7 @@
 //! The HTTP API (DESIGN §3): routes, handlers and their OpenAPI descriptions.
 
 use std::future::Future;
+use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -16,7 +17,7 @@ use super::auth::Principal;
 use super::error::{AppError, envelope};
 use super::extract::{ApiJson, IdempotencyKey, IfMatch, PathId, PathIds, QueryPairs};
 use super::glue;
-use super::store::workspace::StoredResponse;
+use super::store::workspace::{Claim, StoredResponse};
 use super::store::{crm, tickets, workspace};
 use crate::model::*;
 
@@ -33,7 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tickets/{id}/messages", get(list_messages).post(create_message))
         .route("/tickets/{id}/merge", post(merge_ticket))
         .route("/tickets/{id}/macros/{macro_id}", post(apply_macro))
-        .route("/tickets/{id}/presence", get(get_presence).post(post_presence))
+        .route("/tickets/{id}/presence", get(get_presence).post(post_presence).delete(delete_presence))
         .route("/views", get(list_views))
         .route("/macros", get(list_macros))
         .route("/teams", get(list_teams).post(create_team))
@@ -53,7 +54,8 @@ pub fn router(state: AppState) -> Router {
         .route("/notifications/{id}/read", post(read_notification))
         .route("/events", get(events))
         .merge(super::metrics::admin_routes())
-        .route_layer(middleware::from_fn_with_state(state.clone(), super::auth::authenticate));
+        .route_layer(middleware::from_fn_with_state(state.clone(), super::auth::authenticate))
+        .route_layer(middleware::from_fn(detach_idempotent));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v1/openapi.json", get(openapi_json))
@@ -104,8 +106,14 @@ fn check_if_match<T: serde::Serialize>(current: &T, if_match: &IfMatch) -> Resul
     Ok(())
 }
 
+/// How long a duplicate waits for the first request with its key before it is answered 409
+/// `request_in_progress` (with `Retry-After`).
+const IDEMPOTENCY_WAIT: Duration = Duration::from_secs(10);
+
 /// Runs a creating POST under `Idempotency-Key`: the same key and body replays the stored
-/// response; the same key with another body is 422 `idempotency_key_reused`.
+/// response; the same key with another body is 422 `idempotency_key_reused`. The key is
+/// reserved before the request runs (see `store::workspace`), so concurrent duplicates wait for
+/// the first and replay its response instead of creating a second resource.
 async fn idempotent<F, Fut>(
     app: &AppState,
     who: &Principal,
@@ -123,26 +131,82 @@ where
         return json(status, &v);
     };
     let fingerprint = hex::encode(Sha256::digest(format!("{route}\n{canonical_body}").as_bytes()));
-    if let Some(stored) = workspace::idempotent_get(&app.store, who.agent_id, &key).await? {
-        if stored.fingerprint != fingerprint {
-            return Err(AppError::new(
-                ErrorCode::IdempotencyKeyReused,
-                "this Idempotency-Key was used with another request; use a new key",
-            )
-            .with_field("Idempotency-Key"));
+    let deadline = Instant::now() + IDEMPOTENCY_WAIT;
+    let mut pause = Duration::from_millis(5);
+    let claim = loop {
+        match workspace::idempotent_claim(&app.store, who.agent_id, &key, &fingerprint, app.now()).await? {
+            Claim::Owned(c) => break c,
+            Claim::Done(stored) => {
+                let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+                let mut res = (
+                    status,
+                    [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                    stored.body,
+                )
+                    .into_response();
+                res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+                return Ok(res);
+            }
+            Claim::OtherRequest => {
+                return Err(AppError::new(
+                    ErrorCode::IdempotencyKeyReused,
+                    "this Idempotency-Key was used with another request; use a new key",
+                )
+                .with_field("Idempotency-Key"));
+            }
+            Claim::Lost => {
+                return Err(AppError::conflict(
+                    "a request with this Idempotency-Key was applied but the server stopped before \
+                     answering it; reload the resource instead of retrying",
+                )
+                .with_field("Idempotency-Key"));
+            }
+            Claim::Running => {
+                if Instant::now() + pause > deadline {
+                    return Err(AppError::new(
+                        ErrorCode::RequestInProgress,
+                        "a request with this Idempotency-Key is still running; retry the same request",
+                    )
+                    .with_field("Idempotency-Key")
+                    .retry(1));
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
         }
-        let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-        let mut res =
-            (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], stored.body)
-                .into_response();
-        res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-        return Ok(res);
+    };
+    let outcome = workspace::IDEMPOTENCY_CLAIM.scope(claim.clone(), run()).await;
+    match outcome {
+        Ok((status, v)) => {
+            let body = serde_json::to_string(&v).map_err(AppError::internal)?;
+            let stored = StoredResponse { fingerprint, status: status.as_u16(), body: body.clone() };
+            // The resource exists whatever happens here: answer it even if storing the replay fails.
+            if let Err(e) = workspace::idempotent_complete(&app.store, &claim, &stored, app.now()).await {
+                tracing::warn!(error = %e.message, "storing an idempotent response failed; a retry after the lease gets 409");
+            }
+            Ok((status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
+                .into_response())
+        }
+        Err(e) => {
+            if let Err(r) = workspace::idempotent_release(&app.store, &claim).await {
+                tracing::warn!(error = %r.message, "releasing an Idempotency-Key failed; it frees itself when its lease ends");
+            }
+            Err(e)
+        }
     }
-    let (status, v) = run().await?;
-    let body = serde_json::to_string(&v).map_err(AppError::internal)?;
-    let stored = StoredResponse { fingerprint, status: status.as_u16(), body: body.clone() };
-    workspace::idempotent_put(&app.store, who.agent_id, &key, &stored, app.now()).await?;
-    Ok((status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
+}
+
+/// Runs requests that carry an `Idempotency-Key` on their own task, so that a client hanging up
+/// cannot cancel one between its write and the storing of its response (which would leave the
+/// key reserved until its lease ends).
+async fn detach_idempotent(req: axum::extract::Request, next: middleware::Next) -> Response {
+    if !req.headers().contains_key("idempotency-key") {
+        return next.run(req).await;
+    }
+    match tokio::spawn(next.run(req)).await {
+        Ok(res) => res,
+        Err(e) => AppError::internal(format!("request task failed: {e}")).into_response(),
+    }
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, AppError> {
@@ -472,7 +536,8 @@ pub async fn get_presence(
     json(StatusCode::OK, &PresenceList { items })
 }
 
-/// Says the caller is viewing or replying; renew at least every 30 s.
+/// Says the caller is viewing or replying; renew at least every 30 s. When an entry expires
+/// the others get `presence.changed` with `state: left` (within a second).
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/presence", tag = "tickets", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Ticket id")),
     request_body = PresenceUpdate,
@@ -486,6 +551,21 @@ pub async fn post_presence(
     let row = tickets::get_visible(&app.store, &who, id).await?;
     let items =
         workspace::set_presence(&app.store, &who, id, row.team_id, body.value.state, app.now()).await?;
+    json(StatusCode::OK, &PresenceList { items })
+}
+
+/// Says the caller left the ticket (closed it in its console): the others get
+/// `presence.changed` with `state: left` at once instead of when the entry expires.
+#[utoipa::path(delete, path = "/api/v1/tickets/{id}/presence", tag = "tickets", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Ticket id")),
+    responses((status = 200, description = "Who is still on the ticket", body = PresenceList), (status = 404, body = ApiErrorEnvelope)))]
+pub async fn delete_presence(
+    State(app): State<AppState>,
+    who: Principal,
+    PathId(id): PathId,
+) -> Result<Response, AppError> {
+    let row = tickets::get_visible(&app.store, &who, id).await?;
+    let items = workspace::clear_presence(&app.store, &who, id, row.team_id, app.now()).await?;
     json(StatusCode::OK, &PresenceList { items })
 }
 

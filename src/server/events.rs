@@ -7,6 +7,11 @@
 //! process on the same SQLite file, a listener reconnect). Each stream replays
 //! `id > Last-Event-ID` from the table first, then follows the broadcast; if it falls too far
 //! behind the broadcast it goes back to the table. Ids are delivered in order, each once.
+//!
+//! Delivery cost per stream is kept to a filter and a reference count: each event is turned
+//! into its complete SSE frame (`id`, `event`, `data` lines) once, as shared `Bytes`, and the
+//! response body is those frames as they are (axum's `Sse` would re-encode the event for every
+//! stream: a copy of the JSON and a new buffer per stream per event).
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -14,8 +19,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use futures::Stream;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -30,16 +36,35 @@ use crate::model::{ErrorCode, Event, event_kind};
 pub struct Routed {
     pub agent: Option<i64>,
     pub event: Event,
-    /// The event as JSON, serialised once for every stream.
-    pub json: String,
+    /// The id of the event broadcast just before this one. The fan-out reads the table in id
+    /// order, so nothing visible lies between the two: a stream that has delivered `after`
+    /// can deliver this one even when the ids are not consecutive (PostgreSQL sequences skip
+    /// the ids of rolled-back transactions), without going back to the table.
+    pub after: i64,
+    /// The event's whole SSE frame, built once and shared by every stream.
+    pub frame: Bytes,
 }
 
 impl Routed {
-    pub fn new(agent: Option<i64>, event: Event) -> Routed {
-        let json = serde_json::to_string(&event).unwrap_or_else(|_| "{}".into());
-        Routed { agent, event, json }
+    pub fn new(agent: Option<i64>, event: Event, after: i64) -> Routed {
+        let frame = sse_frame(&event);
+        Routed { agent, event, after, frame }
     }
 }
+
+/// `id: N\nevent: KIND\ndata: JSON\n\n`. Compact JSON has no line breaks (they are escaped
+/// inside strings), so one `data:` line carries it; a line break in a kind read back from
+/// the table would end the field early, so it is dropped.
+fn sse_frame(e: &Event) -> Bytes {
+    let json = serde_json::to_string(e).unwrap_or_else(|_| "{}".into());
+    let kind: String = e.kind.chars().filter(|c| *c != '\n' && *c != '\r').collect();
+    Bytes::from(format!("id: {}\nevent: {kind}\ndata: {json}\n\n", e.id))
+}
+
+/// A comment line every 15 s while nothing else is sent, so proxies and clients can tell a
+/// quiet stream from a dead one.
+const KEEP_ALIVE: Bytes = Bytes::from_static(b": keep-alive\n\n");
+const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15);
 
 impl Routed {
     /// Agents get events of their teams, workspace-wide events, and their own notifications.
@@ -123,9 +148,10 @@ async fn drain(store: &Store, hub: &Hub, mut last: i64) -> i64 {
             Ok(batch) => {
                 let n = batch.len() as i64;
                 for (agent, event) in batch {
+                    let after = last;
                     last = event.id;
                     // No receiver is fine: nobody is listening right now.
-                    let _ = hub.tx.send(Arc::new(Routed::new(agent, event)));
+                    let _ = hub.tx.send(Arc::new(Routed::new(agent, event, after)));
                 }
                 hub.last.store(last, Ordering::SeqCst);
                 if n < BATCH {
@@ -217,13 +243,10 @@ struct StreamState {
     rx: broadcast::Receiver<Arc<Routed>>,
     last: i64,
     phase: Phase,
-    queue: VecDeque<SseEvent>,
+    queue: VecDeque<Bytes>,
     cancel: CancellationToken,
+    keep_alive: tokio::time::Interval,
     _permit: StreamPermit,
-}
-
-fn sse_of(r: &Routed) -> SseEvent {
-    SseEvent::default().id(r.event.id.to_string()).event(r.event.kind.clone()).data(r.json.clone())
 }
 
 /// `GET /events`: replay after `last_event_id`, then live; keep-alive comments every 15 s.
@@ -234,7 +257,7 @@ pub async fn stream(
     last_event_id: Option<i64>,
     cancel: CancellationToken,
     max_streams: usize,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, AppError> {
+) -> Result<Response, AppError> {
     let permit = hub.acquire(&who.token_hash, max_streams).ok_or_else(|| {
         AppError::new(ErrorCode::RateLimited, format!("at most {max_streams} event streams per token"))
             .retry(5)
@@ -249,19 +272,31 @@ pub async fn stream(
             let floor = store.event_floor().await?;
             if id < floor || id > newest {
                 let data = serde_json::json!({"reason": "the requested events are no longer available; reload", "last_event_id": newest});
-                queue.push_back(
-                    SseEvent::default()
-                        .id(newest.to_string())
-                        .event(event_kind::RESYNC)
-                        .data(data.to_string()),
-                );
+                queue.push_back(Bytes::from(format!(
+                    "id: {newest}\nevent: {}\ndata: {data}\n\n",
+                    event_kind::RESYNC
+                )));
                 newest
             } else {
                 id
             }
         }
     };
-    let state = StreamState { store, who, rx, last, phase: Phase::Replay, queue, cancel, _permit: permit };
+    // The first tick of an interval is immediate; the first keep-alive is due after a period.
+    let mut keep_alive =
+        tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE_EVERY, KEEP_ALIVE_EVERY);
+    keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let state = StreamState {
+        store,
+        who,
+        rx,
+        last,
+        phase: Phase::Replay,
+        queue,
+        cancel,
+        keep_alive,
+        _permit: permit,
+    };
     let s = futures::stream::unfold(state, |mut st| async move {
         loop {
             if let Some(ev) = st.queue.pop_front() {
@@ -278,9 +313,9 @@ pub async fn stream(
                     }
                     for (agent, event) in batch {
                         st.last = event.id;
-                        let r = Routed::new(agent, event);
+                        let r = Routed::new(agent, event, st.last);
                         if r.visible_to(&st.who) {
-                            st.queue.push_back(sse_of(&r));
+                            st.queue.push_back(r.frame.clone());
                         }
                     }
                 }
@@ -288,20 +323,21 @@ pub async fn stream(
                     let got = tokio::select! {
                         _ = st.cancel.cancelled() => return None,
                         r = st.rx.recv() => r,
+                        _ = st.keep_alive.tick() => return Some((Ok::<_, Infallible>(KEEP_ALIVE), st)),
                     };
                     match got {
                         Ok(r) => {
                             if r.event.id <= st.last {
                                 continue;
                             }
-                            if r.event.id > st.last + 1 {
+                            if r.after > st.last {
                                 // A gap (the fan-out saw rows this stream has not): read the table.
                                 st.phase = Phase::Replay;
                                 continue;
                             }
                             st.last = r.event.id;
                             if r.visible_to(&st.who) {
-                                st.queue.push_back(sse_of(&r));
+                                return Some((Ok(r.frame.clone()), st));
                             }
                         }
                         Err(broadcast::error::RecvError::Lagged(_)) => st.phase = Phase::Replay,
@@ -311,5 +347,42 @@ pub async fn stream(
             }
         }
     });
-    Ok(Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive")))
+    let mut res = Body::from_stream(s).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Reverse proxies (nginx) buffer responses unless told not to; SSE must not be.
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, data: serde_json::Value) -> Event {
+        Event {
+            id: 42,
+            kind: kind.into(),
+            ticket_id: None,
+            team_id: None,
+            at: jiff::Timestamp::UNIX_EPOCH,
+            data,
+        }
+    }
+
+    #[test]
+    fn a_frame_is_one_event_whatever_the_text() {
+        let e = event("ticket.updated", serde_json::json!({"summary": "two\nlines\r\nand data: x"}));
+        let f = String::from_utf8(sse_frame(&e).to_vec()).expect("utf-8");
+        assert!(f.starts_with("id: 42\nevent: ticket.updated\ndata: {"), "{f}");
+        assert!(f.ends_with("}\n\n"));
+        assert_eq!(f.matches('\n').count(), 4, "three field lines and the blank line: {f}");
+        let data = f.lines().nth(2).and_then(|l| l.strip_prefix("data: ")).expect("data line");
+        let back: Event = serde_json::from_str(data).expect("the data line is the event");
+        assert_eq!(back.data, e.data);
+        // A kind with a line break (corrupt row) cannot split the frame.
+        let f = sse_frame(&event("bad\nkind", serde_json::json!(null)));
+        assert_eq!(String::from_utf8_lossy(&f).matches('\n').count(), 4);
+    }
 }

@@ -171,7 +171,7 @@ pub struct ServerHandle {
     state: AppState,
     task: tokio::task::JoinHandle<()>,
     fanout: tokio::task::JoinHandle<()>,
-    /// Slack ingest and outbound workers, the SLA warning scheduler.
+    /// Slack ingest and outbound workers, the presence sweep, the SLA warning scheduler.
     workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -242,6 +242,13 @@ pub async fn spawn(opts: ServeOptions) -> Result<ServerHandle, ServeError> {
         .await
         .map_err(|source| ServeError::Bind { addr: opts.bind, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: opts.bind, source })?;
+    // Without TCP_NODELAY a small write that follows another (an SSE frame after the last, a
+    // body after its headers) waits for the client's delayed ACK, up to 40 ms on Linux.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+        }
+    });
     let shutdown = CancellationToken::new();
     let hub = events::Hub::new();
     let state = AppState(Arc::new(Inner {
@@ -265,6 +272,7 @@ pub async fn spawn(opts: ServeOptions) -> Result<ServerHandle, ServeError> {
     let mut workers = vec![
         tokio::spawn(slack::ingest::run_worker(state.clone())),
         tokio::spawn(slack::outbound::run_worker(state.clone())),
+        tokio::spawn(automation::presence::run(state.clone())),
     ];
     if opts.sla_warnings {
         workers.push(tokio::spawn(automation::warnings::run(state.clone())));

@@ -15,7 +15,7 @@ use super::api;
         api::healthz, api::openapi_json, api::me,
         api::list_tickets, api::create_ticket, api::get_ticket, api::patch_ticket, api::bulk_update,
         api::list_messages, api::create_message, api::merge_ticket, api::apply_macro,
-        api::get_presence, api::post_presence,
+        api::get_presence, api::post_presence, api::delete_presence,
         api::list_views, api::list_macros, api::list_teams, api::create_team, api::list_agents, api::create_agent, api::create_token,
         api::get_sla_policies, api::put_sla_policies,
         api::list_contacts, api::create_contact, api::get_contact, api::patch_contact, api::contact_context,
@@ -71,7 +71,8 @@ pub fn document() -> String {
 
 /// The errors every route can answer, added once here rather than on each handler: 400 (bad
 /// query, path or header), 401 and 429 on authenticated routes, 404 on routes with ids, 413
-/// and 422 where a body is read; and the bounds of `limit`.
+/// and 422 where a body is read, 409 where `Idempotency-Key` is honoured; and the bounds of
+/// `limit`.
 fn add_common_responses(doc: &mut serde_json::Value) {
     let envelope = serde_json::json!({
         "description": "Error envelope",
@@ -95,6 +96,14 @@ fn add_common_responses(doc: &mut serde_json::Value) {
             }
             if path.contains('{') {
                 codes.push("404");
+            }
+            // 409 `request_in_progress` (with Retry-After) while a duplicate's first request runs.
+            let idempotent = op
+                .get("parameters")
+                .and_then(|p| p.as_array())
+                .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key"));
+            if idempotent {
+                codes.push("409");
             }
             if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) {
                 for c in codes {
@@ -138,6 +147,8 @@ mod tests {
         ] {
             assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
         }
+        assert!(paths["/api/v1/tickets/{id}/presence"]["delete"].is_object(), "DELETE presence");
+        assert!(paths["/api/v1/tickets"]["post"]["responses"]["409"].is_object(), "409 request_in_progress");
         assert!(doc["components"]["schemas"]["Ticket"].is_object());
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     }

@@ -1,6 +1,7 @@
 //! Automation: auto-responder rules (evaluated on Slack ingestion and ticket creation) and the
-//! SLA warning scheduler ([`warnings`]).
+//! SLA warning scheduler ([`warnings`]) and the presence sweep ([`presence`]).
 
+pub mod presence;
 pub mod rules;
 pub mod warnings;
 

@@ -322,7 +322,10 @@ impl WriteTx {
         Ok(id)
     }
 
-    pub async fn commit(self, store: &Store) -> Result<(), AppError> {
+    pub async fn commit(mut self, store: &Store) -> Result<(), AppError> {
+        // Inside a request under an Idempotency-Key this records, atomically with the write,
+        // that the request was applied (or refuses the commit if a retry took the key over).
+        workspace::mark_applied(&mut self.tx).await?;
         let wrote = self.wrote_events;
         self.tx.commit().await?;
         if wrote {

@@ -496,8 +496,61 @@ pub async fn mark_read(store: &Store, who: &Principal, id: i64) -> Result<Notifi
 }
 
 // ---------------------------------------------------------------- presence
+//
+// Every `presence.changed` event carries the agent it is about, its new `state` (`viewing`,
+// `replying`, or `left` when the entry expired or was cleared) and `items`, the whole list of
+// who is on the ticket after the change, so a client can replace its list from the event alone.
 
 pub const PRESENCE_TTL_MS: i64 = 30_000;
+
+/// Who is on a ticket at `at` (ms), read inside a transaction.
+async fn presence_in(
+    conn: &mut sqlx::AnyConnection,
+    ticket: i64,
+    at: i64,
+) -> Result<Vec<Presence>, AppError> {
+    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT p.agent_id, a.name, p.state, p.expires_at FROM presence p JOIN agents a ON a.id = p.agent_id \
+         WHERE p.ticket_id = $1 AND p.expires_at > $2 ORDER BY p.agent_id",
+    )
+    .bind(ticket)
+    .bind(at)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(presence_rows(rows))
+}
+
+fn presence_rows(rows: Vec<(i64, String, String, i64)>) -> Vec<Presence> {
+    rows.into_iter()
+        .map(|(agent, name, state, exp)| Presence {
+            agent_id: agent.into(),
+            agent_name: name,
+            state: state.parse().unwrap_or(PresenceState::Viewing),
+            expires_at: ts(exp),
+        })
+        .collect()
+}
+
+/// Writes one `presence.changed` event; `state` is the agent's new state or `left`.
+async fn presence_event(
+    tx: &mut super::WriteTx,
+    ticket: i64,
+    team: i64,
+    agent: (i64, &str),
+    state: &str,
+    reason: Option<&str>,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let items = presence_in(tx.conn(), ticket, ms(now)).await?;
+    let mut data = serde_json::json!({
+        "agent_id": agent.0, "agent_name": agent.1, "state": state, "items": items,
+    });
+    if let Some(r) = reason {
+        data["reason"] = r.into();
+    }
+    tx.event(event_kind::PRESENCE_CHANGED, Some(ticket), Some(team), None, data, now).await?;
+    Ok(())
+}
 
 /// Renews the principal's presence on a ticket; emits `presence.changed` only when it is new
 /// or its state changed, so renewals every few seconds stay quiet.
@@ -527,27 +580,77 @@ pub async fn set_presence(
     .bind(at + PRESENCE_TTL_MS)
     .execute(tx.conn())
     .await?;
+    // An entry that expired but was not swept yet counts as new: the others were told (or are
+    // about to be told) that it left. Expired rows are removed by the sweep, which announces them.
     let changed = match prev {
         Some((s, exp)) => s != state.as_str() || exp <= at,
         None => true,
     };
     if changed {
-        tx.event(
-            event_kind::PRESENCE_CHANGED,
-            Some(ticket),
-            Some(team),
-            None,
-            serde_json::json!({"agent_id": who.agent_id, "agent_name": who.name, "state": state.as_str()}),
-            now,
-        )
-        .await?;
+        presence_event(&mut tx, ticket, team, (who.agent_id, &who.name), state.as_str(), None, now).await?;
     }
-    sqlx::query("DELETE FROM presence WHERE expires_at < $1")
-        .bind(at - PRESENCE_TTL_MS)
-        .execute(tx.conn())
-        .await?;
+    let items = presence_in(tx.conn(), ticket, at).await?;
     tx.commit(store).await?;
-    presence(store, ticket, now).await
+    Ok(items)
+}
+
+/// Clears the principal's presence on a ticket (`DELETE /tickets/{id}/presence`) and tells the
+/// others with `state: left`, `reason: cleared`. Clearing what is not there is not an error.
+pub async fn clear_presence(
+    store: &Store,
+    who: &Principal,
+    ticket: i64,
+    team: i64,
+    now: Timestamp,
+) -> Result<Vec<Presence>, AppError> {
+    let mut tx = store.write().await?;
+    let gone: Option<(String,)> =
+        sqlx::query_as("DELETE FROM presence WHERE ticket_id = $1 AND agent_id = $2 RETURNING state")
+            .bind(ticket)
+            .bind(who.agent_id)
+            .fetch_optional(tx.conn())
+            .await?;
+    if gone.is_some() {
+        presence_event(&mut tx, ticket, team, (who.agent_id, &who.name), "left", Some("cleared"), now)
+            .await?;
+    }
+    let items = presence_in(tx.conn(), ticket, ms(now)).await?;
+    tx.commit(store).await?;
+    Ok(items)
+}
+
+/// Deletes the entries that expired by `now` and announces each with `state: left`,
+/// `reason: expired`. Returns how many. The DELETE decides who announces: with several
+/// instances on one PostgreSQL each row is deleted, and so announced, by exactly one of them,
+/// and a renewal that lands first (moving `expires_at`) keeps its row.
+pub async fn sweep_presence(store: &Store, now: Timestamp) -> Result<usize, AppError> {
+    let at = ms(now);
+    // The common case, nothing expired, costs one read and no write lock.
+    let any: Option<(i64,)> = sqlx::query_as("SELECT ticket_id FROM presence WHERE expires_at <= $1 LIMIT 1")
+        .bind(at)
+        .fetch_optional(store.pool())
+        .await?;
+    if any.is_none() {
+        return Ok(0);
+    }
+    let mut tx = store.write().await?;
+    let gone: Vec<(i64, i64)> =
+        sqlx::query_as("DELETE FROM presence WHERE expires_at <= $1 RETURNING ticket_id, agent_id")
+            .bind(at)
+            .fetch_all(tx.conn())
+            .await?;
+    for (ticket, agent) in &gone {
+        let names: Option<(i64, String)> =
+            sqlx::query_as("SELECT t.team_id, a.name FROM tickets t, agents a WHERE t.id = $1 AND a.id = $2")
+                .bind(ticket)
+                .bind(agent)
+                .fetch_optional(tx.conn())
+                .await?;
+        let Some((team, name)) = names else { continue };
+        presence_event(&mut tx, *ticket, team, (*agent, &name), "left", Some("expired"), now).await?;
+    }
+    tx.commit(store).await?;
+    Ok(gone.len())
 }
 
 /// Who is on a ticket now (entries expire 30 s after their last renewal).
@@ -560,18 +663,34 @@ pub async fn presence(store: &Store, ticket: i64, now: Timestamp) -> Result<Vec<
     .bind(ms(now))
     .fetch_all(store.pool())
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(agent, name, state, exp)| Presence {
-            agent_id: agent.into(),
-            agent_name: name,
-            state: state.parse().unwrap_or(PresenceState::Viewing),
-            expires_at: ts(exp),
-        })
-        .collect())
+    Ok(presence_rows(rows))
 }
 
 // ---------------------------------------------------------------- idempotency
+//
+// A key is reserved before its request runs, so that concurrent duplicates (on one instance or
+// several on one PostgreSQL) never run the request twice. The row of `(agent_id, idem_key)`
+// goes through three states, told apart by `status`:
+//
+// - `PENDING` (0): reserved, nothing written yet. `response` holds the owner's random token and
+//   `created_at` is when the lease started. A duplicate waits for it; once the lease has run out
+//   (the owner crashed) a duplicate takes the row over with a new token and runs the request.
+// - `APPLIED` (1): the owner's first write transaction committed, and flipped the row in that
+//   same transaction (see [`mark_applied`]). Never taken over: running again would write twice.
+// - an HTTP status (>= 100): done; `response` is the body to replay.
+//
+// Every write transaction of the owner checks, under the row's lock, that its token still owns
+// the row, so a request whose lease was taken over cannot commit a second copy.
+
+/// `status` of a reserved key whose request has not committed a write yet.
+const PENDING: i64 = 0;
+/// `status` of a reserved key whose request committed a write but has not stored its response.
+const APPLIED: i64 = 1;
+/// How long a reservation protects a running request. Far above any request's run time: a
+/// lease that runs out under a live request only fails that request's commit (see above).
+pub const IDEMPOTENCY_LEASE_MS: i64 = 60_000;
+/// Keys are kept for a day; clients retry within minutes.
+const IDEMPOTENCY_KEEP_MS: i64 = 86_400_000;
 
 pub struct StoredResponse {
     pub fingerprint: String,
@@ -579,49 +698,191 @@ pub struct StoredResponse {
     pub body: String,
 }
 
-pub async fn idempotent_get(
-    store: &Store,
-    agent: i64,
-    key: &str,
-) -> Result<Option<StoredResponse>, AppError> {
-    let row: Option<(String, i64, String)> = sqlx::query_as(
-        "SELECT fingerprint, status, response FROM idempotency WHERE agent_id = $1 AND idem_key = $2",
-    )
-    .bind(agent)
-    .bind(key)
-    .fetch_optional(store.pool())
-    .await?;
-    Ok(row.map(|(fingerprint, status, body)| StoredResponse {
-        fingerprint,
-        status: u16::try_from(status).unwrap_or(200),
-        body,
-    }))
+/// The reservation a request holds while it runs (see [`IDEMPOTENCY_CLAIM`]).
+#[derive(Debug, Clone)]
+pub struct IdemClaim {
+    pub agent: i64,
+    pub key: String,
+    pub owner: String,
 }
 
-pub async fn idempotent_put(
+tokio::task_local! {
+    /// Set while a request runs under a reserved `Idempotency-Key`: its write transactions
+    /// mark the key applied (and check they still own it) before they commit.
+    pub static IDEMPOTENCY_CLAIM: IdemClaim;
+}
+
+/// What [`idempotent_claim`] found.
+pub enum Claim {
+    /// The key is this request's: run it, then [`idempotent_complete`] or [`idempotent_release`].
+    Owned(IdemClaim),
+    /// A request with this key finished: replay its response.
+    Done(StoredResponse),
+    /// The key was used with another request (another route or body).
+    OtherRequest,
+    /// A request with this key is running and its lease is live: wait and ask again.
+    Running,
+    /// A request with this key wrote but its server stopped before storing the response.
+    Lost,
+}
+
+fn owner_token() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// Reserves `key` for this request or tells who has it.
+pub async fn idempotent_claim(
     store: &Store,
     agent: i64,
     key: &str,
+    fingerprint: &str,
+    now: Timestamp,
+) -> Result<Claim, AppError> {
+    let at = ms(now);
+    // The row can vanish between the INSERT and the SELECT (its owner failed and released it):
+    // then the INSERT is simply tried again.
+    for _ in 0..5 {
+        let owner = owner_token();
+        let mut tx = store.write().await?;
+        // On PostgreSQL a concurrent INSERT of the same key waits here until the other
+        // transaction ends; exactly one of them inserts.
+        let ins = sqlx::query(
+            "INSERT INTO idempotency (agent_id, idem_key, fingerprint, status, response, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (agent_id, idem_key) DO NOTHING",
+        )
+        .bind(agent)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(PENDING)
+        .bind(&owner)
+        .bind(at)
+        .execute(tx.conn())
+        .await?;
+        if ins.rows_affected() == 1 {
+            tx.commit(store).await?;
+            return Ok(Claim::Owned(IdemClaim { agent, key: key.to_owned(), owner }));
+        }
+        let row: Option<(String, i64, String, i64)> = sqlx::query_as(
+            "SELECT fingerprint, status, response, created_at FROM idempotency WHERE agent_id = $1 AND idem_key = $2",
+        )
+        .bind(agent)
+        .bind(key)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some((stored_fp, status, response, since)) = row else {
+            tx.commit(store).await?;
+            continue;
+        };
+        if stored_fp != fingerprint {
+            tx.commit(store).await?;
+            return Ok(Claim::OtherRequest);
+        }
+        let claim = match status {
+            PENDING if since + IDEMPOTENCY_LEASE_MS <= at => {
+                // The owner's lease ran out before it wrote anything: take the key over. The
+                // old token in the WHERE makes this exact against a concurrent takeover.
+                let took = sqlx::query(
+                    "UPDATE idempotency SET response = $1, created_at = $2 \
+                     WHERE agent_id = $3 AND idem_key = $4 AND status = $5 AND response = $6",
+                )
+                .bind(&owner)
+                .bind(at)
+                .bind(agent)
+                .bind(key)
+                .bind(PENDING)
+                .bind(&response)
+                .execute(tx.conn())
+                .await?;
+                if took.rows_affected() == 1 {
+                    Claim::Owned(IdemClaim { agent, key: key.to_owned(), owner })
+                } else {
+                    Claim::Running
+                }
+            }
+            PENDING => Claim::Running,
+            APPLIED if since + IDEMPOTENCY_LEASE_MS <= at => Claim::Lost,
+            APPLIED => Claim::Running,
+            _ => Claim::Done(StoredResponse {
+                fingerprint: stored_fp,
+                status: u16::try_from(status).unwrap_or(200),
+                body: response,
+            }),
+        };
+        tx.commit(store).await?;
+        return Ok(claim);
+    }
+    Ok(Claim::Running)
+}
+
+/// Called by every write transaction before it commits: inside a request that holds a key,
+/// marks the key applied and fails the transaction if the key is no longer this request's
+/// (its lease ran out and a retry took it over), so a request is never applied twice.
+pub(crate) async fn mark_applied(conn: &mut sqlx::AnyConnection) -> Result<(), AppError> {
+    let Ok(claim) = IDEMPOTENCY_CLAIM.try_with(Clone::clone) else { return Ok(()) };
+    let done = sqlx::query(
+        "UPDATE idempotency SET status = $1 \
+         WHERE agent_id = $2 AND idem_key = $3 AND response = $4 AND status IN ($5, $6)",
+    )
+    .bind(APPLIED)
+    .bind(claim.agent)
+    .bind(&claim.key)
+    .bind(&claim.owner)
+    .bind(PENDING)
+    .bind(APPLIED)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            crate::model::ErrorCode::RequestInProgress,
+            "this request took too long and a retry with the same Idempotency-Key took over; nothing was written",
+        )
+        .retry(1))
+    }
+}
+
+/// Stores the response of the request that owns `claim`, for replays.
+pub async fn idempotent_complete(
+    store: &Store,
+    claim: &IdemClaim,
     stored: &StoredResponse,
     now: Timestamp,
 ) -> Result<(), AppError> {
     let mut tx = store.write().await?;
     sqlx::query(
-        "INSERT INTO idempotency (agent_id, idem_key, fingerprint, status, response, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (agent_id, idem_key) DO NOTHING",
+        "UPDATE idempotency SET status = $1, response = $2, created_at = $3 \
+         WHERE agent_id = $4 AND idem_key = $5 AND response = $6 AND status IN ($7, $8)",
     )
-    .bind(agent)
-    .bind(key)
-    .bind(&stored.fingerprint)
     .bind(i64::from(stored.status))
     .bind(&stored.body)
     .bind(ms(now))
+    .bind(claim.agent)
+    .bind(&claim.key)
+    .bind(&claim.owner)
+    .bind(PENDING)
+    .bind(APPLIED)
     .execute(tx.conn())
     .await?;
-    // Keys are kept for a day; clients retry within minutes.
     sqlx::query("DELETE FROM idempotency WHERE created_at < $1")
-        .bind(ms(now) - 86_400_000)
+        .bind(ms(now) - IDEMPOTENCY_KEEP_MS)
         .execute(tx.conn())
         .await?;
+    tx.commit(store).await
+}
+
+/// Frees the key of a request that failed before writing, so that a retry runs it again.
+/// A request that failed after writing keeps its key (applied): running it again would write twice.
+pub async fn idempotent_release(store: &Store, claim: &IdemClaim) -> Result<(), AppError> {
+    let mut tx = store.write().await?;
+    sqlx::query(
+        "DELETE FROM idempotency WHERE agent_id = $1 AND idem_key = $2 AND response = $3 AND status = $4",
+    )
+    .bind(claim.agent)
+    .bind(&claim.key)
+    .bind(&claim.owner)
+    .bind(PENDING)
+    .execute(tx.conn())
+    .await?;
     tx.commit(store).await
 }
