@@ -379,7 +379,9 @@ impl ApiClient {
                         Ok(body) if status.is_success() => return Ok(body.to_vec()),
                         Ok(body) => {
                             let err = ApiError::from_response(status.as_u16(), &shown, retry_after, &body);
-                            if !(is_retryable_status(status) && req.repeatable()) {
+                            let retryable =
+                                is_retryable_status(status) || matches!(err, ApiError::Unavailable { .. });
+                            if !(retryable && req.repeatable()) {
                                 return Err(err);
                             }
                             (err, retry_after)

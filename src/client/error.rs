@@ -67,6 +67,11 @@ impl ApiError {
             401 => ApiError::Unauthenticated { message },
             403 => ApiError::Forbidden { message },
             404 => ApiError::NotFound { message, request_id },
+            // A duplicate of a keyed request whose first copy is still running: nothing to fix,
+            // only to wait for (Retry-After), so it retries like a 503.
+            409 if code == Some(ErrorCode::RequestInProgress) => {
+                ApiError::Unavailable { url: url.to_owned(), reason: message }
+            }
             409 => ApiError::Conflict { message, current },
             412 => ApiError::PreconditionFailed { message, current },
             400 | 413 | 422 => ApiError::Validation {
@@ -131,5 +136,9 @@ mod tests {
         let e = ApiError::from_response(500, "http://x", None, b"");
         assert!(e.is_transient());
         assert!(!ApiError::from_response(400, "u", None, b"").is_transient());
+        let body = br#"{"error":{"code":"request_in_progress","message":"the first request with this key is still running"}}"#;
+        assert!(ApiError::from_response(409, "http://x", Some(Duration::from_secs(1)), body).is_transient());
+        let body = br#"{"error":{"code":"conflict","message":"reload"}}"#;
+        assert!(!ApiError::from_response(409, "http://x", None, body).is_transient());
     }
 }
