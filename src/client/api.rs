@@ -581,6 +581,13 @@ impl ApiClient {
         self.call(Request::new(Method::GET, format!("tickets/{id}/presence"))).await
     }
 
+    /// `DELETE /tickets/{id}/presence`: the caller left the ticket; returns who is still on it.
+    pub async fn clear_presence(&self, id: TicketId) -> Result<PresenceList, ApiError> {
+        let mut req = Request::new(Method::DELETE, format!("tickets/{id}/presence"));
+        req.safe = true; // leaving twice is the same as once
+        self.call(req).await
+    }
+
     /// `POST /tickets/{id}/presence` (viewing/replying); returns who is on the ticket now.
     pub async fn set_presence(&self, id: TicketId, state: PresenceState) -> Result<PresenceList, ApiError> {
         let mut req =

@@ -139,7 +139,11 @@ pub enum Msg {
 pub enum Effect {
     LoadMe,
     LoadViews,
-    LoadTickets { view: ViewId, after: Option<String>, generation: u64 },
+    LoadTickets {
+        view: ViewId,
+        after: Option<String>,
+        generation: u64,
+    },
     LoadTicket(TicketId),
     LoadMessages(TicketId),
     LoadContext(ContactId),
@@ -148,15 +152,43 @@ pub enum Effect {
     LoadMacros,
     LoadNotifications,
     MarkNotificationRead(NotificationId),
-    UpdateTicket { req: u64, id: TicketId, patch: TicketPatch, version: Option<i64> },
-    BulkUpdate { req: u64, ids: Vec<TicketId>, patch: TicketPatch },
-    PreviewMacro { ticket: TicketId, macro_id: MacroId },
-    ApplyMacro { ticket: TicketId, macro_id: MacroId },
-    SendMessage { ticket: TicketId, visibility: Visibility, markdown: String },
-    SetPresence { ticket: TicketId, state: PresenceState },
+    UpdateTicket {
+        req: u64,
+        id: TicketId,
+        patch: TicketPatch,
+        version: Option<i64>,
+    },
+    BulkUpdate {
+        req: u64,
+        ids: Vec<TicketId>,
+        patch: TicketPatch,
+    },
+    PreviewMacro {
+        ticket: TicketId,
+        macro_id: MacroId,
+    },
+    ApplyMacro {
+        ticket: TicketId,
+        macro_id: MacroId,
+    },
+    SendMessage {
+        ticket: TicketId,
+        visibility: Visibility,
+        markdown: String,
+    },
+    SetPresence {
+        ticket: TicketId,
+        state: PresenceState,
+    },
+    /// The agent left this ticket: others stop seeing them at once, not 30 s later.
+    ClearPresence(TicketId),
     LogActivity(NewActivity),
     CreateTask(NewTask),
-    SaveDraft { ticket: TicketId, visibility: Visibility, text: String },
+    SaveDraft {
+        ticket: TicketId,
+        visibility: Visibility,
+        text: String,
+    },
     LoadDraft(TicketId),
     DeleteDraft(TicketId),
     ExternalEditor(String),
@@ -1405,6 +1437,7 @@ fn open_ticket(app: &mut App, t: Ticket) -> Vec<Effect> {
     let id = t.id;
     let contact = t.requester_id;
     let same = app.open.as_ref().is_some_and(|o| o.ticket.id == id);
+    let left = app.open.as_ref().map(|o| o.ticket.id).filter(|_| !same);
     if !same {
         if let Some(ed) = app.editor.take() {
             let text = ed.text();
@@ -1427,6 +1460,7 @@ fn open_ticket(app: &mut App, t: Ticket) -> Vec<Effect> {
     app.focus = Pane::Conversation;
     let mut fx =
         vec![Effect::LoadMessages(id), Effect::SetPresence { ticket: id, state: PresenceState::Viewing }];
+    fx.extend(left.map(Effect::ClearPresence));
     if !app.contexts.contains_key(&contact) {
         fx.push(Effect::LoadContext(contact));
     }
@@ -1545,8 +1579,10 @@ fn back(app: &mut App, may_quit: bool) -> Vec<Effect> {
         }
         Pane::Conversation => {
             app.focus = Pane::Queue;
-            if app.editor.is_none() {
-                app.open = None;
+            if app.editor.is_none()
+                && let Some(open) = app.open.take()
+            {
+                return vec![Effect::ClearPresence(open.ticket.id)];
             }
             vec![]
         }

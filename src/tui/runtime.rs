@@ -374,6 +374,10 @@ pub async fn perform(client: &ApiClient, outbox: &Outbox, drafts: &Drafts, fx: E
         Effect::SetPresence { ticket, state } => {
             Msg::Presence(ticket, fail(c.set_presence(ticket, state).await.map(|l| l.items)))
         }
+        Effect::ClearPresence(ticket) => {
+            // Best effort and silent: if it fails, the entry expires on its own within 30 s.
+            Msg::Presence(ticket, Ok(c.clear_presence(ticket).await.map(|l| l.items).unwrap_or_default()))
+        }
         Effect::LogActivity(activity) => {
             let contact = activity.contact_id.unwrap_or(ContactId(0));
             let key = crate::client::new_idempotency_key();

@@ -755,3 +755,15 @@ fn resolving_a_conflict_on_the_open_ticket_clears_the_changed_banner() {
     assert!(!open.changed && open.seen_version == 7, "seen in the dialog");
     assert_eq!(open.ticket.status, Status::Pending);
 }
+
+#[test]
+fn leaving_a_ticket_clears_presence_at_once() {
+    let mut app = fixtures::app(10);
+    press(&mut app, "enter");
+    assert_eq!(app.open.as_ref().map(|o| o.ticket.id), Some(TicketId(1000)));
+    let fx = press(&mut app, "esc");
+    assert_eq!(fx, vec![Effect::ClearPresence(TicketId(1000))]);
+    assert!(app.open.is_none());
+    // Nothing open, nothing to clear.
+    assert!(!press(&mut app, "esc").contains(&Effect::ClearPresence(TicketId(1000))));
+}
