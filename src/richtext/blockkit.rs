@@ -869,6 +869,13 @@ struct MsgMore<'a> {
     footer: S<'a>,
     ts: N,
     envelope_id: S<'a>,
+    /// A message's uploads (`files`, subtype `file_share`), and the keys of one file.
+    files: L<Box<Msg<'a>>>,
+    name: S<'a>,
+    permalink: S<'a>,
+    url_private: S<'a>,
+    mimetype: S<'a>,
+    mode: S<'a>,
 }
 
 static NO_MSG_MORE: MsgMore<'static> = MsgMore {
@@ -893,6 +900,12 @@ static NO_MSG_MORE: MsgMore<'static> = MsgMore {
     footer: S(None),
     ts: N(None),
     envelope_id: S(None),
+    files: L(Vec::new()),
+    name: S(None),
+    permalink: S(None),
+    url_private: S(None),
+    mimetype: S(None),
+    mode: S(None),
 };
 
 impl<'a> Msg<'a> {
@@ -936,6 +949,12 @@ enum MsgKey {
     Footer,
     Ts,
     EnvelopeId,
+    Files,
+    Name,
+    Permalink,
+    UrlPrivate,
+    Mimetype,
+    Mode,
     Other,
 }
 
@@ -979,6 +998,12 @@ impl<'de> Visitor<'de> for MsgKeyVisitor {
             "footer" => MsgKey::Footer,
             "ts" => MsgKey::Ts,
             "envelope_id" => MsgKey::EnvelopeId,
+            "files" => MsgKey::Files,
+            "name" => MsgKey::Name,
+            "permalink" => MsgKey::Permalink,
+            "url_private" => MsgKey::UrlPrivate,
+            "mimetype" => MsgKey::Mimetype,
+            "mode" => MsgKey::Mode,
             _ => MsgKey::Other,
         })
     }
@@ -1032,6 +1057,12 @@ impl<'de: 'a, 'a> Visitor<'de> for MsgVisitor<'a> {
                 MsgKey::Footer => msg.more_mut().footer = map.next_value()?,
                 MsgKey::Ts => msg.more_mut().ts = map.next_value()?,
                 MsgKey::EnvelopeId => msg.more_mut().envelope_id = map.next_value()?,
+                MsgKey::Files => msg.more_mut().files = map.next_value()?,
+                MsgKey::Name => msg.more_mut().name = map.next_value()?,
+                MsgKey::Permalink => msg.more_mut().permalink = map.next_value()?,
+                MsgKey::UrlPrivate => msg.more_mut().url_private = map.next_value()?,
+                MsgKey::Mimetype => msg.more_mut().mimetype = map.next_value()?,
+                MsgKey::Mode => msg.more_mut().mode = map.next_value()?,
                 MsgKey::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -1198,6 +1229,31 @@ impl Cx<'_> {
         for a in &m.attachments.0 {
             self.attachment(a);
         }
+        for f in &m.m().files.0 {
+            self.file(f);
+        }
+    }
+
+    /// One upload of a message (`files`): a line naming it, linked to its Slack page, so the
+    /// agent knows a screenshot or log came with the message and where to open it.
+    fn file(&mut self, f: &Msg<'_>) {
+        let m = f.m();
+        let name = m.title.text().filter(|t| !t.trim().is_empty()).or_else(|| m.name.nonempty());
+        let mut label = match name {
+            Some(n) => n.to_string(),
+            // Files beyond a free workspace's history limit arrive without any detail.
+            None if m.mode.nonempty() == Some("hidden_by_limit") => {
+                "a file hidden by Slack's plan limit".into()
+            }
+            None => "a file".into(),
+        };
+        if let Some(mime) = m.mimetype.nonempty() {
+            label.push_str(&format!(" ({mime})"));
+        }
+        let link = m.permalink.nonempty().or_else(|| m.url_private.nonempty()).map(str::to_string);
+        let marks = Marks { link, ..Marks::default() };
+        self.out
+            .push(Block::Paragraph(vec![Inline::text("📎 ", Marks::default()), Inline::text(label, marks)]));
     }
 
     /// Legacy attachment: pretext above, the body in a quote (Slack draws a coloured bar; the

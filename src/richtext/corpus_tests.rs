@@ -284,6 +284,15 @@ const FACTS: &[(&str, &[&str], &[&str])] = &[
         &[],
     ),
     ("several_styles_one_element", &["***~~all of them~~***", "`code wins`", "underlined"], &["**`"]),
+    (
+        "file_share_message",
+        &[
+            "Here is the log from this morning",
+            "📎 [worker.log (text/plain)](https://acme.slack.com/files/U061F7AUR/F0T2A3B4C/worker.log)",
+            "📎 a file hidden by Slack's plan limit",
+        ],
+        &["files-pri"],
+    ),
     ("single_block", &["Just one ~~block~~"], &[]),
     ("socket_mode_envelope", &["@U0LAN0Z89 is it everything a river should be?"], &["57d6a792"]),
     (

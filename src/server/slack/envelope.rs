@@ -78,7 +78,7 @@ fn s(v: &Value, k: &str) -> Option<String> {
 /// The message object part of an event: what `richtext::from_blockkit` reads and we keep.
 fn content_of(m: &Value) -> Value {
     let mut out = serde_json::Map::new();
-    for k in ["blocks", "text", "attachments"] {
+    for k in ["blocks", "text", "attachments", "files"] {
         if let Some(v) = m.get(k) {
             out.insert(k.to_owned(), v.clone());
         }
@@ -185,6 +185,11 @@ mod tests {
         let Action::New(m) = classify(&top, &me()) else { panic!("a new message") };
         assert_eq!((m.thread_ts, m.user_name.as_deref()), (None, Some("Ana Lopez")));
         assert_eq!(m.content, json!({"blocks": [], "text": "hi"}));
+        // An upload keeps its files, so the conversation shows what came with the message.
+        let upload = json!({"type": "message", "subtype": "file_share", "channel": "C1", "user": "U1",
+            "ts": "1.3", "text": "log", "files": [{"name": "a.log", "permalink": "https://x/a.log"}]});
+        let Action::New(m) = classify(&upload, &me()) else { panic!("an upload is a new message") };
+        assert_eq!(m.content["files"][0]["name"], "a.log");
         let reply =
             json!({"type": "message", "channel": "C1", "user": "U1", "ts": "1.2", "thread_ts": "1.1"});
         assert!(
