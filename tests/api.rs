@@ -932,14 +932,21 @@ async fn sqlite_empty_workspace_from_scratch() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn presence_expires_after_30_seconds() {
+/// A 20-ticket workspace on a fixed clock, a Support ticket and Ben's token: what every presence
+/// test starts from.
+async fn presence_fixture() -> (Server, Clock, jiff::Timestamp, i64, String) {
     let start = jiff::Timestamp::from_second(1_800_000_000).expect("ts");
     let clock = Clock::fixed(start);
     let s = start_sqlite_with(20, clock.clone()).await;
     let support = s.team_id("Support").await;
     let tid = all_ticket_ids(&s, ADMIN, &format!("team={support}")).await[0];
     let (_, ben) = s.token_for("Ben").await;
+    (s, clock, start, tid, ben)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_expires_after_30_seconds() {
+    let (s, clock, start, tid, ben) = presence_fixture().await;
     let (st, p) = s
         .send(ADMIN, Method::POST, &format!("/api/v1/tickets/{tid}/presence"), json!({"state": "replying"}))
         .await;
@@ -2169,12 +2176,7 @@ mod live {
     /// Presence that lapses or is cleared reaches the other agents over SSE as `state: left`.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn presence_expiry_and_clearing_are_announced_over_sse() {
-        let start = jiff::Timestamp::from_second(1_800_000_000).expect("ts");
-        let clock = Clock::fixed(start);
-        let s = start_sqlite_with(20, clock.clone()).await;
-        let support = s.team_id("Support").await;
-        let tid = all_ticket_ids(&s, ADMIN, &format!("team={support}")).await[0];
-        let (_, ben) = s.token_for("Ben").await;
+        let (s, clock, start, tid, ben) = presence_fixture().await;
         let mut stream = open_events(&s, &ben, None).await;
         let mut buf = String::new();
         let path = format!("/api/v1/tickets/{tid}/presence");
